@@ -1,0 +1,346 @@
+"""DeepScoresV2 OBB JSON: a streaming reader (any file size, bounded memory) and a writer.
+
+The format (obb_anns): a top-level object with `info`, `annotation_sets` (["deepscores", "muscima++"]),
+`categories` ({id: {name, annotation_set, color}}), `images` ([{id, filename, width, height, ann_ids}]) and
+`annotations` ({id: {a_bbox: [x0, y0, x1, y1], o_bbox: [8 corner coords], cat_id: [one per set, may be null],
+area, img_id, comments}}).
+
+A record is emitted as soon as all the `ann_ids` of its image have been read, so memory stays bounded when the
+annotations come grouped by image (as DeepScoresV2 ships them); they are still read correctly when not.
+Bad records are reported (`ProblemLog`) with file, id and byte/line position, and reading goes on past them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Union
+
+import msgspec
+import numpy as np
+
+from omr_core.catalog.deepscores import ANNOTATION_SETS, all_categories, check_annotation_set
+from omr_core.formats.json_stream import Batch, JsonStreamError, Member, position, stream_members
+from omr_core.structures.boxes import BoxMode, convert
+from omr_core.structures.detections import Detections
+from omr_core.structures.problems import Problem, ProblemLog
+from omr_core.structures.record import ImageRecord
+
+_Id = Union[str, int]
+
+
+class _Annotation(msgspec.Struct):
+    a_bbox: tuple[float, float, float, float]
+    cat_id: list[Optional[_Id]]
+    img_id: _Id
+    o_bbox: Optional[tuple[float, float, float, float, float, float, float, float]] = None
+
+
+class _Image(msgspec.Struct):
+    id: _Id
+    filename: str
+    width: float
+    height: float
+    ann_ids: list[_Id] = []
+
+
+class _Category(msgspec.Struct):
+    name: str
+    annotation_set: str = "deepscores"
+
+
+_ANNOTATIONS = msgspec.json.Decoder(dict[str, _Annotation])
+_IMAGES = msgspec.json.Decoder(list[_Image])
+_CATEGORIES = msgspec.json.Decoder(dict[str, _Category])
+_BYTE_IN_ERROR = re.compile(r"\(byte (\d+)\)|char (\d+)")
+_KEY = re.compile(rb'^\s*"((?:[^"\\]|\\.)*)"')
+_SCORE_ID = re.compile(r"^(lg-\d+)")
+
+
+def page_group(file_name: str) -> str:
+    """Pages that must share a split: DeepScoresV2 renders one score (`lg-<number>`) in several fonts and
+    augmentations, so its pages group by that prefix; other names group by themselves."""
+    stem = Path(file_name).stem
+    match = _SCORE_ID.match(stem)
+    return match.group(1) if match else stem
+
+
+@dataclass
+class _Page:
+    image_id: str
+    file_name: str
+    width: int
+    height: int
+    expected: int  # len(ann_ids)
+    seen: int = 0
+    emitted: bool = False
+
+
+class DeepScoresReader:
+    """Reads one DeepScoresV2 JSON file into `ImageRecord`s.
+
+    Example:
+        reader = DeepScoresReader("deepscores_train.json")
+        for record in reader.records():
+            ...
+        print(reader.problems.to_dict())
+    """
+
+    def __init__(self, json_path: Path | str, annotation_set: str = "deepscores", problems: ProblemLog | None = None):
+        check_annotation_set(annotation_set)
+        self.path = Path(json_path)
+        self.annotation_set = annotation_set
+        self.problems = problems if problems is not None else ProblemLog()
+        self.annotation_sets: list[str] = list(ANNOTATION_SETS)
+        self.categories: dict[int, str] = {}  # ids of the chosen set -> name
+        self.info: dict = {}
+        self.pages: dict[str, _Page] = {}
+        self.annotations_read = 0
+        self._pending: dict[str, list[Detections]] = defaultdict(list)
+        self._lookup: dict[_Id, int] = {}
+        self._set_index = 0
+
+    def _problem(self, kind: str, record: str, message: str, action: str) -> None:
+        self.problems.add(Problem(kind, str(self.path), record, message, action))
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def records(self) -> Iterator[ImageRecord]:
+        """Yield every page with its annotations of the chosen set (pages without annotations included)."""
+        header = {"info", "annotation_sets", "categories"}
+        try:
+            images_done = False
+            for item in stream_members(self.path, {"images", "annotations"}, header):
+                if isinstance(item, Member):
+                    self._read_header(item)
+                elif item.member == "images":
+                    self._read_images(item)
+                    images_done = images_done or item.final
+                elif not images_done:
+                    break  # annotations come before images: read images first, then annotations again
+                else:
+                    yield from self._read_annotations(item)
+            else:
+                yield from self._flush()
+                return
+            for item in stream_members(self.path, {"images"}, header):
+                self._read_header(item) if isinstance(item, Member) else self._read_images(item)
+            for item in stream_members(self.path, {"annotations"}, set()):
+                yield from self._read_annotations(item)
+        except JsonStreamError as exc:
+            self._problem("malformed_json", "file", str(exc), "stopped")
+        yield from self._flush()
+
+    def _read_header(self, member: Member) -> None:
+        try:
+            if member.member == "categories":
+                cats = _CATEGORIES.decode(member.text)
+                self._set_categories({k: (v.name, v.annotation_set) for k, v in cats.items()})
+            elif member.member == "annotation_sets":
+                self.annotation_sets = msgspec.json.decode(member.text, type=list[str])
+                self._set_categories(None)
+            else:
+                self.info = msgspec.json.decode(member.text)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            where = position(self.path, member.offset + _error_byte(exc))
+            self._problem("malformed_json", member.member, f"{exc} near {where}", "skipped")
+
+    def _set_categories(self, cats: dict[str, tuple[str, str]] | None) -> None:
+        if self.annotation_set not in self.annotation_sets:
+            raise ValueError(
+                f"{self.path}: annotation set {self.annotation_set!r} is not in this file's sets {self.annotation_sets}"
+            )
+        self._set_index = self.annotation_sets.index(self.annotation_set)
+        if cats is None:
+            if self.categories:
+                return
+            cats = {str(c.id): (c.name, c.annotation_set) for c in all_categories()}
+        self.categories = {}
+        for key, (name, annotation_set) in cats.items():
+            if annotation_set == self.annotation_set and key.lstrip("-").isdigit():
+                self.categories[int(key)] = name
+        self._lookup = {**{str(i): i for i in self.categories}, **{i: i for i in self.categories}}
+
+    def _read_images(self, batch: Batch) -> None:
+        for image in self._decode(batch, _IMAGES, "[", "]", "image"):
+            image_id = str(image.id)
+            self.pages[image_id] = _Page(
+                image_id, image.filename, int(round(image.width)), int(round(image.height)), len(image.ann_ids)
+            )
+
+    def _read_annotations(self, batch: Batch) -> Iterator[ImageRecord]:
+        if not self.categories:
+            self._problem("missing_categories", "categories", "no categories before annotations: using the "
+                          "built-in DeepScoresV2 catalogue", "kept")
+            self._set_categories(None)
+        decoded = self._decode(batch, _ANNOTATIONS, "{", "}", "annotation")
+        if not decoded:
+            return
+        self.annotations_read += len(decoded)
+        ids = np.array(list(decoded.keys()))
+        anns = list(decoded.values())
+        xyxy = np.array([a.a_bbox for a in anns], dtype=np.float64)
+        obb8 = np.array([a.o_bbox or convert(np.array([a.a_bbox]), BoxMode.XYXY, BoxMode.OBB8)[0] for a in anns])
+        k, lookup = self._set_index, self._lookup
+        cats = [a.cat_id[k] if len(a.cat_id) > k else None for a in anns]
+        class_id = np.array([lookup.get(c, -1) for c in cats], dtype=np.int64)
+        keep = class_id >= 0
+        for i in np.flatnonzero(~keep):
+            keep[i], class_id[i] = self._odd_category(str(ids[i]), cats[i])
+        pages = self.pages
+        image_ids = [a.img_id if isinstance(a.img_id, str) else str(a.img_id) for a in anns]
+        known = np.array([i in pages for i in image_ids], dtype=bool)
+        for i in np.flatnonzero(~known):
+            self._problem("unknown_image", f"annotation {ids[i]}", f"img_id {image_ids[i]!r} is not in 'images'", "dropped")
+        image_ids = np.array(image_ids)
+        for image_id in np.unique(image_ids[known]).tolist():
+            rows = image_ids == image_id
+            page = pages[image_id]
+            page.seen += int(rows.sum())
+            take = rows & keep
+            if take.any():
+                self._pending[image_id].append(
+                    Detections(xyxy[take], class_id[take], data={"ann_id": ids[take], "obb8": obb8[take]})
+                )
+            if page.seen >= page.expected and not page.emitted:
+                yield self._emit(page)
+
+    def _odd_category(self, ann_id: str, cat) -> tuple[bool, int]:
+        """A cat_id entry that is not a known id of the chosen set: null, an unknown number, or garbage."""
+        if cat is None:
+            self._problem("no_class_in_set", f"annotation {ann_id}", f"no class in the {self.annotation_set} set", "skipped")
+            return False, -1
+        if str(cat).lstrip("-").isdigit():
+            return True, int(cat)  # kept: validation reports unknown ids (and drops them) with the other checks
+        self._problem("bad_category", f"annotation {ann_id}", f"cat_id must be an integer id, but got {cat!r}", "dropped")
+        return False, -1
+
+    def _decode(self, batch: Batch, decoder: msgspec.json.Decoder, open_: str, close: str, what: str):
+        """Decode a batch at C speed; if it fails, decode element by element so only bad ones are lost."""
+        try:
+            return decoder.decode(open_.encode() + batch.text + close.encode())
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            pass
+        good = {} if open_ == "{" else []
+        for start, end in batch.element_spans.tolist():
+            element = batch.text[start:end]
+            try:
+                value = decoder.decode(open_.encode() + element + close.encode())
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                value = self._decode_leniently(element, decoder, open_, close, exc, batch.offset + start - 1, what)
+            if value:
+                good.update(value) if isinstance(good, dict) else good.extend(value)
+        return good
+
+    def _decode_leniently(self, element: bytes, decoder, open_: str, close: str, error: Exception, offset: int, what: str):
+        """Second chance with Python's json (accepts NaN/Infinity, which validation then reports)."""
+        key = _KEY.match(element)
+        name = f"{what} {key.group(1).decode('utf-8', 'replace')}" if key and open_ == "{" else f"{what} at byte {offset + 1}"
+        try:
+            raw = json.loads((open_ + element.decode("utf-8") + close))
+            return msgspec.convert(raw, decoder.type)
+        except json.JSONDecodeError as exc:
+            where = position(self.path, offset + exc.pos)
+            self._problem("malformed_json", name, f"not valid JSON: {exc.msg} at {where}", "dropped")
+        except (msgspec.ValidationError, UnicodeDecodeError) as exc:
+            where = position(self.path, offset + _error_byte(error))
+            self._problem("malformed_record", name, f"{exc} (record at {where})", "dropped")
+        return None
+
+    def _emit(self, page: _Page) -> ImageRecord:
+        page.emitted = True
+        parts = self._pending.pop(page.image_id, [])
+        detections = Detections.merge(parts) if parts else Detections(
+            np.zeros((0, 4)), np.zeros(0, np.int64), data={"ann_id": np.zeros(0, dtype="<U1"), "obb8": np.zeros((0, 8))}
+        )
+        return ImageRecord(
+            image_id=page.image_id,
+            file_name=page.file_name,
+            width=page.width,
+            height=page.height,
+            detections=detections,
+            categories=self.categories,
+            group=page_group(page.file_name),
+            meta={"source": str(self.path)},
+        )
+
+    def _flush(self) -> Iterator[ImageRecord]:
+        for page in self.pages.values():
+            if page.emitted:
+                continue
+            if page.seen < page.expected:
+                self._problem(
+                    "missing_annotations",
+                    f"image {page.image_id}",
+                    f"lists {page.expected} ann_ids but {page.seen} annotations of it were read",
+                    "kept",
+                )
+            yield self._emit(page)
+
+
+def _error_byte(exc: Exception) -> int:
+    match = _BYTE_IN_ERROR.search(str(exc))
+    return int(next(g for g in match.groups() if g)) if match else 0
+
+
+def read_deepscores(
+    json_path: Path | str, annotation_set: str = "deepscores", problems: ProblemLog | None = None
+) -> list[ImageRecord]:
+    """Read a whole (small) file into memory; use `DeepScoresReader.records()` to stream big ones."""
+    return list(DeepScoresReader(json_path, annotation_set, problems).records())
+
+
+def write_deepscores(
+    json_path: Path | str,
+    records: Iterable[ImageRecord],
+    info: dict | None = None,
+    annotation_set: str = "deepscores",
+) -> None:
+    """Write records in DeepScoresV2's OBB format with both annotation sets' categories.
+
+    Records carry ids of `annotation_set`; the other set's `cat_id` slot is null (we do not invent a mapping).
+    An `obb8` data array, when present, is written as `o_bbox`; otherwise the axis-aligned corners are.
+    """
+    check_annotation_set(annotation_set)
+    k = ANNOTATION_SETS.index(annotation_set)
+    images, annotations, next_id = [], {}, 1
+    for record in records:
+        det = record.detections
+        obb8 = det.data.get("obb8")
+        obb8 = obb8 if obb8 is not None else convert(det.xyxy, BoxMode.XYXY, BoxMode.OBB8)
+        ann_ids = []
+        for i in range(len(det)):
+            cat_id: list = [None, None]
+            cat_id[k] = str(int(det.class_id[i]))
+            x0, y0, x1, y1 = (float(v) for v in det.xyxy[i])
+            annotations[str(next_id)] = {
+                "a_bbox": [x0, y0, x1, y1],
+                "o_bbox": [float(v) for v in obb8[i]],
+                "cat_id": cat_id,
+                "area": int(round((x1 - x0) * (y1 - y0))),
+                "img_id": str(record.image_id),
+                "comments": "",
+            }
+            ann_ids.append(str(next_id))
+            next_id += 1
+        images.append(
+            {"id": record.image_id, "filename": record.file_name, "width": record.width, "height": record.height,
+             "ann_ids": ann_ids}
+        )
+    document = {
+        "info": info or {"description": "written by omr_core", "version": "2.0"},
+        "annotation_sets": list(ANNOTATION_SETS),
+        "categories": {
+            str(c.id): {"name": c.name, "annotation_set": c.annotation_set, "color": c.id} for c in all_categories()
+        },
+        "images": images,
+        "annotations": annotations,
+    }
+    path = Path(json_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(msgspec.json.encode(document))
+    tmp.replace(path)
