@@ -108,6 +108,20 @@ class DeepScoresReader:
 
     # -- reading -------------------------------------------------------------------------------------------
 
+    def read_pages(self) -> dict[str, _Page]:
+        """Read only the header and the image list; annotations are skipped at scan speed (~0.5 GB/s).
+
+        Problems are left for `records()` to report, so a broken file is reported once."""
+        problems, self.problems = self.problems, ProblemLog()
+        try:
+            for item in stream_members(self.path, {"images"}, {"info", "annotation_sets", "categories"}):
+                self._read_header(item) if isinstance(item, Member) else self._read_images(item)
+        except JsonStreamError:
+            pass
+        finally:
+            self.problems = problems
+        return dict(self.pages)
+
     def records(self) -> Iterator[ImageRecord]:
         """Yield every page with its annotations of the chosen set (pages without annotations included)."""
         header = {"info", "annotation_sets", "categories"}
@@ -241,13 +255,20 @@ class DeepScoresReader:
         name = f"{what} {key.group(1).decode('utf-8', 'replace')}" if key and open_ == "{" else f"{what} at byte {offset + 1}"
         try:
             raw = json.loads((open_ + element.decode("utf-8") + close))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            where = position(self.path, offset + getattr(exc, "pos", getattr(exc, "start", 0)))
+            self._problem("malformed_json", name, f"not valid JSON: {getattr(exc, 'msg', exc)} at {where}", "dropped")
+            return None
+        try:
             return msgspec.convert(raw, decoder.type)
-        except json.JSONDecodeError as exc:
-            where = position(self.path, offset + exc.pos)
-            self._problem("malformed_json", name, f"not valid JSON: {exc.msg} at {where}", "dropped")
-        except (msgspec.ValidationError, UnicodeDecodeError) as exc:
+        except msgspec.ValidationError as exc:
             where = position(self.path, offset + _error_byte(error))
             self._problem("malformed_record", name, f"{exc} (record at {where})", "dropped")
+            # the dropped record still counts as read for its page, so the page is not also reported incomplete
+            for value in raw.values() if isinstance(raw, dict) else []:
+                page = self.pages.get(str(value.get("img_id"))) if isinstance(value, dict) else None
+                if page is not None:
+                    page.seen += 1
         return None
 
     def _emit(self, page: _Page) -> ImageRecord:

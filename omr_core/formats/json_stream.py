@@ -189,6 +189,7 @@ def stream_members(
                         yield Member(member, scanner.buf[value_start : pos + 1], scanner.buf_offset + value_start)
                     member, ends = None, []
                 elif depth == 0:
+                    _expect_only_whitespace(path, f, scanner.buf[pos + 1 :], scanner.buf_offset + pos + 1)
                     return
             if member in batched and sum(len(e) for e in ends):
                 first = element_start + (element_start == value_start)  # skip the container's own bracket
@@ -208,6 +209,19 @@ def stream_members(
         raise JsonStreamError(
             f"{path}: the file ends {where} at {position(path, scanner.buf_offset + len(scanner.buf))}: truncated?"
         )
+
+
+def _expect_only_whitespace(path: Path, f: BinaryIO, rest: bytes, offset: int) -> None:
+    """After the top-level object closes, only whitespace may follow (else brackets did not match)."""
+    while True:
+        stripped = rest.lstrip()
+        if stripped:
+            where = position(path, offset + len(rest) - len(stripped))
+            raise JsonStreamError(f"{path}: unbalanced brackets or extra data after the top-level object at {where}")
+        offset += len(rest)
+        rest = f.read(CHUNK_BYTES)
+        if not rest:
+            return
 
 
 def _batch(scanner: _Scanner, member: str, first: int, ends: list[np.ndarray], final: bool) -> Batch:

@@ -1,0 +1,169 @@
+"""Command line: everything the Dataset page does, for scripts and headless servers.
+
+    python -m omr_core init                                  # default workspace (drawn pages, converted)
+    python -m omr_core convert SOURCE OUTPUT --class-set 3.1 --tile 640 --max-pages pilot
+    python -m omr_core validate DATASET                      # re-check a converted set, rewrite its report
+    python -m omr_core sample DATASET --n 100 --seed 0       # visual sample report
+    python -m omr_core drawn FOLDER --pages 60               # a DeepScores-format folder of drawn pages
+    python -m omr_core classes                               # class sets, aliases and what they mean
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from omr_core.jobs import ProgressFile
+
+
+class _Progress:
+    """tqdm on the terminal plus the job's progress file, behind one callback."""
+
+    def __init__(self, description: str):
+        from tqdm import tqdm
+
+        self.bar = tqdm(desc=description, unit="page", dynamic_ncols=True, file=sys.stderr)
+        self.file = ProgressFile()
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        if total and self.bar.total != total:
+            self.bar.total = total
+        self.bar.n = done
+        self.bar.set_postfix_str(message[-40:], refresh=False)
+        self.bar.refresh()
+        self.file(done, total, message)
+
+    def close(self, state: str = "done") -> None:
+        self.bar.close()
+        self.file(self.bar.n, self.bar.total or self.bar.n, state, state=state, force=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m omr_core", description="ScoreEye symbol workbench tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", help="make the default workspace (drawn pages, converted with every class)")
+    init.add_argument("--workspace", help="folder (default: $SCOREEYE_WORKSPACE or ./workspace)")
+    init.add_argument("--pages", type=int, default=60)
+    init.add_argument("--seed", type=int, default=0)
+
+    convert = sub.add_parser("convert", help="DeepScoresV2 folder -> YOLO dataset with validation reports")
+    convert.add_argument("source", help="folder with images/ and deepscores_train.json / deepscores_test.json")
+    convert.add_argument("output", help="new YOLO dataset folder")
+    convert.add_argument("--annotation-set", default="deepscores", choices=["deepscores", "muscima++"])
+    convert.add_argument("--class-set", default="all", help="a set of the class-set YAML (3.1 ... 3.4) or 'all'")
+    convert.add_argument("--class-sets-yaml", help="class-set YAML (default: omr_core's stages)")
+    convert.add_argument("--tile", type=int, help="tile size in px (e.g. 640 or 1024); default: whole pages")
+    convert.add_argument("--overlap", type=int, default=160, help="tile overlap in px")
+    convert.add_argument("--min-visibility", type=float, default=0.5)
+    convert.add_argument("--val-fraction", type=float, default=0.1)
+    convert.add_argument("--seed", type=int, default=0)
+    convert.add_argument("--max-pages", help="a page cap keeping the class mix: a number or pilot/development/production")
+    convert.add_argument("--labels-only", action="store_true", help="write labels without images")
+    convert.add_argument("--sample", type=int, default=100, help="images in the visual sample report")
+    convert.add_argument("--overwrite", action="store_true")
+
+    validate = sub.add_parser("validate", help="check a converted YOLO set and print its problems")
+    validate.add_argument("dataset")
+
+    sample = sub.add_parser("sample", help="write the visual sample report of a converted set")
+    sample.add_argument("dataset")
+    sample.add_argument("--n", type=int, default=100)
+    sample.add_argument("--seed", type=int, default=0)
+
+    drawn = sub.add_parser("drawn", help="write a DeepScores-format folder of simple drawn pages")
+    drawn.add_argument("folder")
+    drawn.add_argument("--pages", type=int, default=60)
+    drawn.add_argument("--seed", type=int, default=0)
+
+    classes = sub.add_parser("classes", help="list the class sets and what the plan's short names mean")
+    classes.add_argument("--class-sets-yaml")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        ProgressFile()(0, 0, str(exc), state="failed", force=True)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _init(args) -> int:
+    from omr_core.workspace import Workspace, make_default
+
+    ws = Workspace.open(args.workspace)
+    progress = _Progress("default workspace")
+    dataset = make_default(ws, n_pages=args.pages, seed=args.seed, progress=progress)
+    progress.close()
+    print(f"workspace {ws.root}\ndataset   {dataset}")
+    return 0
+
+
+def _convert(args) -> int:
+    from omr_core.datasets.convert import ConvertConfig, convert_deepscores, resolve_max_pages
+
+    config = ConvertConfig(
+        source=args.source, output=args.output, annotation_set=args.annotation_set, class_set=args.class_set,
+        class_sets_yaml=args.class_sets_yaml, tile_px=args.tile, overlap_px=args.overlap,
+        min_visibility=args.min_visibility, val_fraction=args.val_fraction, seed=args.seed,
+        max_pages=resolve_max_pages(args.max_pages), labels_only=args.labels_only, sample_size=args.sample,
+        overwrite=args.overwrite,
+    )
+    progress = _Progress("convert")
+    result = convert_deepscores(config, progress)
+    progress.close()
+    print(json.dumps(result.stats, indent=2))
+    counts = result.problems.to_dict()["counts"]
+    print(f"source problems: {len(result.problems)}" + "".join(f"\n  {c['kind']} ({c['action']}): {c['count']}" for c in counts))
+    for problem in result.problems.problems[:20]:
+        print(f"  {problem}")
+    print(f"dataset {result.output}\nreport  {result.report_html}\nsample  {result.sample_html}")
+    return 0
+
+
+def _validate(args) -> int:
+    from omr_core.validation import check_yolo_dataset
+
+    problems = check_yolo_dataset(Path(args.dataset))
+    for problem in problems.problems:
+        print(problem)
+    print(f"{len(problems)} problems")
+    return 1 if len(problems) else 0
+
+
+def _sample(args) -> int:
+    from omr_core.datasets.convert import write_sample
+
+    print(write_sample(Path(args.dataset), args.n, args.seed))
+    return 0
+
+
+def _drawn(args) -> int:
+    from omr_core.datasets.drawn_pages import make_drawn_source
+
+    print(make_drawn_source(args.folder, n_pages=args.pages, seed=args.seed))
+    return 0
+
+
+def _classes(args) -> int:
+    import yaml
+
+    from omr_core.catalog.class_sets import DEFAULT_CLASS_SETS_YAML, load_class_sets
+
+    path = Path(args.class_sets_yaml or DEFAULT_CLASS_SETS_YAML)
+    for name, class_set in load_class_sets(path).items():
+        print(f"{name}: {class_set.description} ({len(class_set)} classes)\n  {', '.join(class_set.names)}")
+    aliases = (yaml.safe_load(path.read_text()) or {}).get("aliases", {})
+    print("aliases (the plan's short names):")
+    for alias, members in aliases.items():
+        print(f"  {alias} = {', '.join(members)}")
+    return 0
+
+
+_COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample": _sample, "drawn": _drawn,
+             "classes": _classes}

@@ -1,0 +1,345 @@
+"""DeepScoresV2 folder -> YOLO dataset, with validation reports.
+
+    python -m omr_core convert SOURCE OUTPUT --class-set 3.1 --tile 640 --overlap 160
+
+Input: a folder with `images/` and `deepscores_train.json` / `deepscores_test.json` (any other `*.json`
+there is read as training data). Output: `images/<split>/`, `labels/<split>/`, `data.yaml`,
+`conversion.json` (settings and counts), `index.parquet` (one row per box, for the gallery) and `reports/`
+(validation JSON + HTML, visual sample HTML).
+
+Rules, in order, for each page:
+1. Pages of `deepscores_test.json` go to `test`; the others are split into train/val by page group (a score
+   rendered in several fonts is one group), seeded (`split.split_groups`).
+2. With `max_pages`, pages are chosen by `scaling.select_pages` (keeps the class mix).
+3. A missing or corrupt image drops the page (reported). Box checks (`validation.check_boxes`) drop or clip
+   bad boxes (reported).
+4. Boxes whose class is outside the chosen class set are left out (counted per class, not a problem).
+5. With tiling, each page is cut by `tiling.tile_grid` and boxes follow `tiling.CutRule`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from omr_core.catalog.class_sets import ClassSet, get_class_set, load_class_sets
+from omr_core.formats.deepscores import DeepScoresReader
+from omr_core.formats.yolo import format_labels, write_data_yaml
+from omr_core.structures.detections import Detections
+from omr_core.structures.problems import Problem, ProblemLog
+from omr_core.structures.record import ImageRecord
+
+from omr_core.datasets.scaling import SCALE_PRESETS, class_mix_distance, select_pages
+from omr_core.datasets.split import split_groups
+from omr_core.datasets.tiling import CutRule, crop_detections, tile_grid
+
+Progress = Callable[[int, int, str], None]  # (done, total, message)
+
+
+@dataclass
+class ConvertConfig:
+    """Settings of one conversion; saved in `conversion.json` so a dataset says how it was made."""
+
+    source: str  # DeepScores-format folder
+    output: str  # YOLO dataset folder to create
+    annotation_set: str = "deepscores"  # or "muscima++"
+    class_set: str = "all"  # a set of class_sets.yaml ("3.1"...) or "all"
+    class_sets_yaml: str | None = None  # None: omr_core's default stages
+    tile_px: int | None = None  # None: whole pages (Ultralytics then resizes them to imgsz)
+    overlap_px: int = 160  # > the largest common symbol (a clef is ~8 staff spaces = ~140 px)
+    min_visibility: float = 0.5  # CutRule
+    elongation: float = 4.0  # CutRule
+    val_fraction: float = 0.1
+    seed: int = 0
+    max_pages: int | None = None  # or a SCALE_PRESETS name through the CLI
+    labels_only: bool = False  # annotations without images (DeepScores ships them apart)
+    sample_size: int = 100  # images in the visual sample report
+    overwrite: bool = False
+
+    def cut_rule(self) -> CutRule:
+        return CutRule(self.min_visibility, self.elongation)
+
+
+@dataclass
+class ConversionResult:
+    output: Path
+    stats: dict
+    report_json: Path | None = None
+    report_html: Path | None = None
+    sample_html: Path | None = None
+    problems: ProblemLog = field(default_factory=ProblemLog)
+
+
+def find_annotation_files(source: Path) -> list[tuple[Path, str | None]]:
+    """DeepScores JSON files of a folder with their fixed split: `deepscores_test.json` -> "test"; others
+    -> None (to be split into train/val)."""
+    if not source.is_dir():
+        raise FileNotFoundError(f"{source}: not a folder; expected a DeepScoresV2 folder with images/ and *.json")
+    files = sorted(source.glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"{source}: no *.json annotation file (expected deepscores_train.json / deepscores_test.json)")
+    return [(f, "test" if f.stem.endswith("_test") else None) for f in files]
+
+
+def image_folder(source: Path) -> Path:
+    return source / "images" if (source / "images").is_dir() else source
+
+
+def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) -> ConversionResult:
+    """Run a conversion; see the module docstring for the rules."""
+    from omr_core.validation import (
+        DistributionAccumulator,
+        build_report,
+        check_boxes,
+        check_image_file,
+        check_yolo_dataset,
+        write_validation_report,
+    )
+
+    started = time.perf_counter()
+    source, output = Path(config.source), Path(config.output)
+    files = find_annotation_files(source)
+    class_set = get_class_set(config.class_set, load_class_sets(config.class_sets_yaml), config.annotation_set)
+    _prepare_output(output, config.overwrite)
+    problems = ProblemLog()
+    readers = [(DeepScoresReader(path, config.annotation_set, problems), fixed) for path, fixed in files]
+
+    pages = {(str(r.path), page_id): page for r, _ in readers for page_id, page in r.read_pages().items()}
+    total_pages = len(pages)
+    splits = _assign_splits(readers, config)
+    chosen, mix_distance = _choose_pages(readers, class_set, config, progress) if config.max_pages else (None, None)
+
+    yolo_ids: dict[str, int] = {name: i for i, name in enumerate(class_set.names)}
+    source_dist, converted_dist = DistributionAccumulator(), DistributionAccumulator()
+    writer = _Writer(output, class_set, config)
+    outside_set: Counter = Counter()
+    done = 0
+    for reader, fixed in readers:
+        _check_class_set(reader, class_set)
+        for record in reader.records():
+            done += 1
+            if progress:
+                progress(done, total_pages, record.file_name)
+            if chosen is not None and (str(reader.path), record.image_id) not in chosen:
+                continue
+            split = fixed or splits[record.group]
+            image_path = image_folder(source) / record.file_name
+            if not config.labels_only:
+                problem = check_image_file(image_path, (record.width, record.height), str(reader.path), f"image {record.image_id}")
+                if problem is not None:
+                    problems.add(problem)
+                    if problem.action == "dropped":
+                        continue
+            record, found = check_boxes(record, str(reader.path))
+            problems.extend(found)
+            source_dist.add(record, split)
+            names = record.class_names
+            in_set = np.array([n in yolo_ids for n in names], dtype=bool)
+            outside_set.update(n for n, keep in zip(names, in_set) if not keep)
+            det = record.detections[in_set]
+            det = det.with_class_ids(np.array([yolo_ids[n] for n, keep in zip(names, in_set) if keep], dtype=np.int64))
+            for written in writer.write(record, det, split, image_path, problems):
+                converted_dist.add(written, split)
+
+    stats = {
+        "pages_in_source": total_pages,
+        "pages_written": writer.pages,
+        "images_written": writer.images,
+        "boxes_written": writer.boxes,
+        "boxes_cut_dropped": writer.cut_dropped,
+        "per_split_images": dict(writer.per_split),
+        "left_out_of_class_set": dict(outside_set.most_common()),
+        "class_mix_distance": mix_distance,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    split_names = [s for s in ("train", "val", "test") if writer.per_split.get(s)]
+    write_data_yaml(output, list(class_set.names), split_names or ["train"], {
+        "class_set": class_set.name,
+        "annotation_set": config.annotation_set,
+    })
+    writer.write_index()
+    (output / "conversion.json").write_text(json.dumps({"config": asdict(config), "stats": stats}, indent=2))
+    converted_problems = check_yolo_dataset(output)
+    report = build_report(
+        dataset=output.name,
+        source_problems=problems,
+        converted_problems=converted_problems,
+        source_distribution=source_dist,
+        converted_distribution=converted_dist,
+        stage_classes=list(class_set.names),
+        settings={**asdict(config), **stats},
+    )
+    report_json, report_html = write_validation_report(output / "reports", report)
+    sample_html = None if config.labels_only else write_sample(output, config.sample_size, config.seed)
+    return ConversionResult(output, stats, report_json, report_html, sample_html, problems)
+
+
+def write_sample(dataset: Path, n: int = 100, seed: int = 0) -> Path | None:
+    """The visual sample report of a converted set: `n` seeded random images with their boxes."""
+    from omr_core.datasets.index import DatasetIndex
+    from omr_core.validation import SampleItem, pick_sample, write_sample_report
+
+    index = DatasetIndex.open(dataset)
+    images = index.images()
+    if not images:
+        return None
+    items = []
+    for i in pick_sample(len(images), n, seed):
+        image = images[i]
+        items.append(SampleItem(dataset / image, index.detections(image), index.names, image))
+    return write_sample_report(items, dataset / "reports" / "sample.html", f"{dataset.name}: {len(items)} random images")
+
+
+class _Writer:
+    """Writes pages (or their tiles) and labels, and keeps the box index and counts."""
+
+    def __init__(self, output: Path, class_set: ClassSet, config: ConvertConfig):
+        self.output, self.class_set, self.config = output, class_set, config
+        self.pages = self.images = self.boxes = self.cut_dropped = 0
+        self.per_split: Counter = Counter()
+        self._index: list[dict[str, np.ndarray]] = []
+
+    def write(self, record: ImageRecord, det: Detections, split: str, image_path: Path, problems: ProblemLog):
+        """Write one page; yields the written images as records in YOLO ids (for the distribution)."""
+        self.pages += 1
+        stem = Path(record.file_name).stem
+        if self.config.tile_px:
+            pieces = self._tiles(record, det, image_path, problems)
+        else:
+            pieces = [(stem, None, det, (record.width, record.height))]
+        for name, pixels, tile_det, wh in pieces:
+            image_rel = Path("images") / split / (name + (".png" if pixels is not None else image_path.suffix))
+            if not self.config.labels_only:
+                target = self.output / image_rel
+                _write_image(target, pixels, image_path)
+            (self.output / "labels" / split / (name + ".txt")).write_text(format_labels(tile_det, wh))
+            self.images += 1
+            self.boxes += len(tile_det)
+            self.per_split[split] += 1
+            self._add_index(str(image_rel), split, tile_det, wh)
+            yield ImageRecord(name, str(image_rel), wh[0], wh[1], tile_det, dict(enumerate(self.class_set.names)),
+                              record.group, {**record.meta})
+
+    def _tiles(self, record: ImageRecord, det: Detections, image_path: Path, problems: ProblemLog):
+        import cv2
+
+        pixels = None
+        if not self.config.labels_only:
+            pixels = cv2.imread(str(image_path), cv2.IMREAD_UNCHANGED)
+            if pixels is None:
+                problems.add(Problem("corrupt_image", str(image_path), f"image {record.image_id}", "cannot be decoded", "dropped"))
+                return []
+            record_wh = (pixels.shape[1], pixels.shape[0])
+        else:
+            record_wh = (record.width, record.height)
+        stem = Path(record.file_name).stem
+        rule = self.config.cut_rule()
+        for x0, y0, x1, y1 in tile_grid(record_wh, self.config.tile_px, self.config.overlap_px).tolist():
+            tile_det, dropped = crop_detections(det, np.array([x0, y0, x1, y1]), rule)
+            self.cut_dropped += dropped
+            crop = None if pixels is None else pixels[y0:y1, x0:x1]
+            yield f"{stem}__x{x0}_y{y0}", crop, tile_det, (x1 - x0, y1 - y0)
+
+    def _add_index(self, image: str, split: str, det: Detections, wh: tuple[int, int]) -> None:
+        n = len(det)
+        self._index.append({
+            "image": np.full(max(n, 1), image, dtype=object),
+            "split": np.full(max(n, 1), split, dtype=object),
+            "image_w": np.full(max(n, 1), wh[0], dtype=np.int32),
+            "image_h": np.full(max(n, 1), wh[1], dtype=np.int32),
+            # an image without boxes keeps one row with class_id -1, so the index lists every image
+            "class_id": det.class_id if n else np.array([-1]),
+            "x0": det.xyxy[:, 0] if n else np.array([np.nan]),
+            "y0": det.xyxy[:, 1] if n else np.array([np.nan]),
+            "x1": det.xyxy[:, 2] if n else np.array([np.nan]),
+            "y1": det.xyxy[:, 3] if n else np.array([np.nan]),
+        })
+
+    def write_index(self) -> None:
+        from omr_core.datasets.index import write_index
+
+        write_index(self.output, self._index, list(self.class_set.names))
+
+
+def _write_image(target: Path, pixels, source_path: Path) -> None:
+    if pixels is not None:
+        import cv2
+
+        if not cv2.imwrite(str(target), pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+            raise OSError(f"{target}: could not write the image")
+        return
+    try:
+        os.link(source_path, target)  # same file system: no copy of a 300 GB dataset
+    except OSError:
+        shutil.copy2(source_path, target)
+
+
+def _prepare_output(output: Path, overwrite: bool) -> None:
+    if output.exists() and any(output.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{output}: exists and is not empty; choose another name or pass overwrite=True")
+        if not (output / "data.yaml").is_file() and not (output / "conversion.json").is_file():
+            raise FileExistsError(f"{output}: not a converted dataset (no data.yaml); refusing to delete it")
+        shutil.rmtree(output)
+    for split in ("train", "val", "test"):
+        (output / "images" / split).mkdir(parents=True, exist_ok=True)
+        (output / "labels" / split).mkdir(parents=True, exist_ok=True)
+
+
+def _assign_splits(readers, config: ConvertConfig) -> dict[str, str]:
+    groups = [page_group for reader, fixed in readers if fixed is None for page_group in _groups(reader)]
+    return split_groups(groups, config.val_fraction, config.seed)
+
+
+def _groups(reader: DeepScoresReader) -> list[str]:
+    from omr_core.formats.deepscores import page_group
+
+    return [page_group(page.file_name) for page in reader.pages.values()]
+
+
+def _choose_pages(readers, class_set: ClassSet, config: ConvertConfig, progress: Progress | None):
+    """A first full pass counts the set's classes per page, then `select_pages` keeps the class mix.
+
+    Returns the chosen (json path, image id) pairs and the class-mix distance (`class_mix_distance`)."""
+    wanted = set(class_set.names)
+    page_classes: dict = {}
+    for reader, _ in readers:
+        scout = DeepScoresReader(reader.path, config.annotation_set)
+        for record in scout.records():
+            page_classes[(str(reader.path), record.image_id)] = Counter(n for n in record.class_names if n in wanted)
+            if progress:
+                progress(len(page_classes), 0, f"counting classes: {record.file_name}")
+    keyed = {f"{k[0]}\0{k[1]}": v for k, v in page_classes.items()}
+    chosen = select_pages(keyed, config.max_pages, config.seed)
+    return {tuple(k.split("\0", 1)) for k in chosen}, round(class_mix_distance(keyed, chosen), 4)
+
+
+def _check_class_set(reader: DeepScoresReader, class_set: ClassSet) -> None:
+    if not reader.categories:
+        return
+    present = set(reader.categories.values())
+    missing = [n for n in class_set.names if n not in present]
+    if missing:
+        raise ValueError(
+            f"{reader.path}: class set {class_set.name!r} names classes that the {reader.annotation_set} set does "
+            f"not have: {missing}; choose 'all' or a set of {reader.annotation_set} names"
+        )
+
+
+def resolve_max_pages(value: str | int | None) -> int | None:
+    """A page count or a preset name (pilot / development / production)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and not value.isdigit():
+        if value not in SCALE_PRESETS:
+            raise ValueError(f"max pages must be a number or one of {list(SCALE_PRESETS)}, but got {value!r}")
+        return SCALE_PRESETS[value]
+    return int(value)

@@ -1,0 +1,92 @@
+"""YOLO detection datasets as Ultralytics reads them.
+
+Layout: `images/<split>/<stem>.<ext>` beside `labels/<split>/<stem>.txt`, one line per box:
+`class_id cx cy w h` with the centre and size divided by the image width and height (BoxMode.CXCYWHN), and a
+`data.yaml` naming the split folders and the class names in YOLO id order.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from omr_core.structures.boxes import BoxMode, convert
+from omr_core.structures.detections import Detections
+from omr_core.structures.problems import Problem
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+
+
+def format_labels(detections: Detections, image_wh: tuple[int, int]) -> str:
+    """YOLO label text for detections whose `class_id` already holds YOLO ids (one line per box)."""
+    if not len(detections):
+        return ""
+    cxcywhn = convert(detections.xyxy, BoxMode.XYXY, BoxMode.CXCYWHN, image_wh)
+    rows = np.column_stack([detections.class_id.astype(np.float64), cxcywhn]).ravel().tolist()
+    # One C-level `%` over the whole image instead of a format call per box.
+    return ("%d %.6f %.6f %.6f %.6f\n" * len(detections)) % tuple(rows)
+
+
+def write_labels(path: Path, detections: Detections, image_wh: tuple[int, int]) -> None:
+    """Write one label file (an empty file marks an image with no boxes: a background image)."""
+    path.write_text(format_labels(detections, image_wh), encoding="ascii")
+
+
+def parse_labels(text: str, image_wh: tuple[int, int], file: str = "<labels>") -> tuple[Detections, list[Problem]]:
+    """Parse YOLO label text into pixel boxes; malformed lines are reported and skipped."""
+    rows, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        try:
+            if len(parts) != 5:
+                raise ValueError(f"expected 5 fields 'class cx cy w h', but got {len(parts)}")
+            class_id = int(parts[0])
+            rows.append([class_id, *(float(p) for p in parts[1:])])
+        except ValueError as exc:
+            problems.append(Problem("malformed_label", file, f"line {number}", f"{exc}: {line.strip()[:80]!r}", "dropped"))
+    array = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
+    xyxy = convert(array[:, 1:], BoxMode.CXCYWHN, BoxMode.XYXY, image_wh)
+    return Detections(xyxy, array[:, 0].astype(np.int64), data={"cxcywhn": array[:, 1:]}), problems
+
+
+def label_path_for(image_path: Path) -> Path:
+    """`.../images/<split>/x.png` -> `.../labels/<split>/x.txt` (Ultralytics' rule: the last `images` part)."""
+    parts = list(image_path.parts)
+    index = len(parts) - 1 - parts[::-1].index("images")
+    parts[index] = "labels"
+    return Path(*parts).with_suffix(".txt")
+
+
+def write_data_yaml(root: Path, names: list[str], splits: list[str], extra: dict | None = None) -> Path:
+    """Write `data.yaml` with an absolute `path`, so Ultralytics finds the set wherever it is run from."""
+    spec = {"path": str(root.resolve()), **{s: f"images/{s}" for s in splits}, "names": dict(enumerate(names))}
+    spec.update(extra or {})
+    target = root / "data.yaml"
+    tmp = target.with_suffix(".yaml.tmp")
+    tmp.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+def read_data_yaml(root: Path) -> dict:
+    path = root / "data.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{root}: no data.yaml; expected a YOLO dataset folder made by the converter")
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    names = spec.get("names")
+    if isinstance(names, list):
+        spec["names"] = dict(enumerate(names))
+    if not isinstance(spec.get("names"), dict):
+        raise ValueError(f"{path}: 'names' must map YOLO ids to class names, but got {names!r}")
+    return spec
+
+
+def list_images(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)

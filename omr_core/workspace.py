@@ -1,0 +1,118 @@
+"""The user's workspace: where sources, datasets, runs, models, reports and real scans live.
+
+    workspace/
+      class_sets.yaml     the stages of progressive class expansion (copied from omr_core on first use; edit it)
+      sources/<name>/     DeepScores-format sets: images/ + deepscores_train.json / deepscores_test.json
+      datasets/<name>/    YOLO sets made by the converter (data.yaml, images/, labels/, reports/)
+      runs/               training runs
+      models/             the user's own weights (the repository's models/ holds the bundled ones)
+      real_scans/         imported real scans and their labels
+      jobs/               background jobs (conversion, generation, training): log + progress
+
+The app uses $SCOREEYE_WORKSPACE when set, else ./workspace beside app.py; the sidebar can switch folders.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from omr_core.catalog.class_sets import DEFAULT_CLASS_SETS_YAML
+
+ENV_VAR = "SCOREEYE_WORKSPACE"
+DEFAULT_SOURCE = "drawn-default"
+DEFAULT_DATASET = "drawn-default-all"
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def default_root() -> Path:
+    return Path(os.environ.get(ENV_VAR) or Path(__file__).resolve().parent.parent / "workspace")
+
+
+def check_name(name: str) -> str:
+    """A dataset/source/run name that can never become a path outside its folder."""
+    if not _SAFE_NAME.match(name or ""):
+        raise ValueError(f"name must be 1-64 letters, digits, '.', '_' or '-' (not starting with them), but got {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def open(cls, root: Path | str | None = None) -> "Workspace":
+        """Open (creating the folders if needed) a workspace; class_sets.yaml is copied in on first use."""
+        ws = cls(Path(root or default_root()).expanduser().resolve())
+        for folder in (ws.sources, ws.datasets, ws.runs, ws.models, ws.real_scans, ws.jobs):
+            folder.mkdir(parents=True, exist_ok=True)
+        if not ws.class_sets_yaml.exists():
+            shutil.copyfile(DEFAULT_CLASS_SETS_YAML, ws.class_sets_yaml)
+        return ws
+
+    @property
+    def class_sets_yaml(self) -> Path:
+        return self.root / "class_sets.yaml"
+
+    @property
+    def sources(self) -> Path:
+        return self.root / "sources"
+
+    @property
+    def datasets(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def real_scans(self) -> Path:
+        return self.root / "real_scans"
+
+    @property
+    def jobs(self) -> Path:
+        return self.root / "jobs"
+
+    def source(self, name: str) -> Path:
+        return self.sources / check_name(name)
+
+    def dataset(self, name: str) -> Path:
+        return self.datasets / check_name(name)
+
+    def list_sources(self) -> list[str]:
+        return sorted(p.name for p in self.sources.iterdir() if p.is_dir() and any(p.glob("*.json")))
+
+    def list_datasets(self) -> list[str]:
+        return sorted(p.name for p in self.datasets.iterdir() if (p / "data.yaml").is_file())
+
+    def is_empty(self) -> bool:
+        return not self.list_sources() and not self.list_datasets()
+
+
+def make_default(ws: Workspace, n_pages: int = 60, seed: int = 0, progress=None) -> Path:
+    """First start: a small DeepScores-format source of drawn pages, converted with every class.
+
+    Returns the converted dataset's folder."""
+    from omr_core.datasets.convert import ConvertConfig, convert_deepscores
+    from omr_core.datasets.drawn_pages import make_drawn_source
+
+    source = ws.source(DEFAULT_SOURCE)
+    if not any(source.glob("*.json")):
+        make_drawn_source(source, n_pages=n_pages, seed=seed)
+    config = ConvertConfig(
+        source=str(source),
+        output=str(ws.dataset(DEFAULT_DATASET)),
+        class_set="all",
+        class_sets_yaml=str(ws.class_sets_yaml),
+        seed=seed,
+        overwrite=True,
+    )
+    return convert_deepscores(config, progress).output

@@ -1,0 +1,25 @@
+"""Shared fixtures. Tests never touch the network: Ultralytics and W&B are told so before anything imports them."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+os.environ.setdefault("WANDB_MODE", "offline")
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def sample_json() -> Path:
+    return DATA / "deepscores_v2_sample.json"
+
+
+@pytest.fixture(scope="session")
+def drawn_source(tmp_path_factory) -> Path:
+    """A small DeepScores-format folder of drawn pages (6 pages of 980x1386: half DeepScores' size)."""
+    from omr_core.datasets.drawn_pages import make_drawn_source
+
+    return make_drawn_source(tmp_path_factory.mktemp("drawn"), n_pages=6, seed=3, test_fraction=0.2, wh=(980, 1386))
