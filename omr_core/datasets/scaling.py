@@ -2,9 +2,9 @@
 development / production sizes).
 
 Method (stratified by rarest class): each page joins the stratum of the rarest class it holds (rarest by the
-number of pages holding it over the whole source). Every stratum gives pages in proportion to its size
-(largest remainder), at least one while the budget allows, rarest strata first; pages within a stratum are
-drawn with a seeded shuffle. Pages holding rare classes therefore cannot all be left out by chance, and the
+number of pages holding it over the whole source). Every stratum first gives one page, rarest strata first,
+while the budget allows; the rest of the budget goes page by page to the stratum furthest below its share
+(its size in proportion). Pages within a stratum are drawn with a seeded shuffle. Pages holding rare classes therefore cannot all be left out by chance, and the
 frequent classes, which are on almost every page, keep their share.
 """
 
@@ -37,18 +37,15 @@ def select_pages(page_classes: dict[str, Counter], max_pages: int, seed: int = 0
         strata.setdefault(rarest, []).append(page)
     rng = np.random.default_rng(seed)
     order = sorted(strata, key=lambda name: (pages_holding.get(name, 0), name))
-    quota = {name: max_pages * len(strata[name]) / len(pages) for name in order}
-    take = {name: int(quota[name]) for name in order}
-    # at least one page per stratum, rarest first, while the budget lasts
-    budget = max_pages - sum(take.values())
-    for name in order:
-        if take[name] == 0 and budget > 0:
-            take[name], budget = 1, budget - 1
-    for name in sorted(order, key=lambda n: quota[n] - int(quota[n]), reverse=True):
-        if budget <= 0:
-            break
-        if take[name] < len(strata[name]):
-            take[name], budget = take[name] + 1, budget - 1
+    # one page per stratum first, rarest first, while the budget lasts; the rest in proportion to size
+    take = {name: 0 for name in order}
+    for name in order[:max_pages]:
+        take[name] = 1
+    share = {name: max_pages * len(strata[name]) / len(pages) for name in order}
+    for _ in range(max_pages - sum(take.values())):
+        open_strata = [name for name in order if take[name] < len(strata[name])]
+        neediest = max(open_strata, key=lambda name: (share[name] - take[name], -order.index(name)))
+        take[neediest] += 1
     chosen: set[str] = set()
     for name in order:
         members = strata[name]

@@ -8,8 +8,9 @@ the image edge, so every pixel is covered and no tile is padded. An image no lar
 
 The cut rule (`CutRule`): a box that a tile edge cuts is kept, clipped to the tile, when
   1. at least `min_visibility` (default 0.5) of its area lies inside the tile, or
-  2. it is elongated (long side >= `elongation` x short side, default 4) and the cut leaves its short side
-     whole: a staff, beam, slur, tie, stem or ledger line cut across its length is still recognisably itself.
+  2. it is elongated (long side >= `elongation` x short side, default 4), the cut leaves its short side
+     whole, and the visible part is itself elongated: a staff, beam, slur, tie, stem or ledger line cut across
+     its length is still recognisably itself, while a stub of it is not.
 Otherwise it is dropped from that tile and counted. Because tiles overlap, any symbol no larger than the
 overlap lies whole in at least one tile, so a dropped fragment is never the symbol's only appearance.
 """
@@ -59,8 +60,8 @@ class CutRule:
         short_axis = np.argmin(wh, axis=1)
         rows = np.arange(len(wh))
         short_side_whole = clipped_wh[rows, short_axis] >= wh[rows, short_axis] - 1e-6
-        long_side_visible = clipped_wh[rows, 1 - short_axis] > 0
-        return (visibility >= self.min_visibility) | (elongated & short_side_whole & long_side_visible)
+        visible_elongated = clipped_wh[rows, 1 - short_axis] >= self.elongation * wh[rows, short_axis]
+        return (visibility >= self.min_visibility) | (elongated & short_side_whole & visible_elongated)
 
 
 def crop_detections(detections: Detections, tile_xyxy: np.ndarray, rule: CutRule = CutRule()) -> tuple[Detections, int]:

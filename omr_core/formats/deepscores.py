@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from itertools import chain, repeat
+from operator import attrgetter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Union
@@ -52,6 +54,7 @@ class _Category(msgspec.Struct):
     annotation_set: str = "deepscores"
 
 
+_A_BBOX, _O_BBOX, _CAT_ID, _IMG_ID = (attrgetter(f) for f in ("a_bbox", "o_bbox", "cat_id", "img_id"))
 _ANNOTATIONS = msgspec.json.Decoder(dict[str, _Annotation])
 _IMAGES = msgspec.json.Decoder(list[_Image])
 _CATEGORIES = msgspec.json.Decoder(dict[str, _Category])
@@ -101,6 +104,8 @@ class DeepScoresReader:
         self.annotations_read = 0
         self._pending: dict[str, list[Detections]] = defaultdict(list)
         self._lookup: dict[_Id, int] = {}
+        self._page_index: dict[_Id, int] = {}  # image id (as str and as int) -> ordinal in _page_list
+        self._page_list: list[_Page] = []
         self._set_index = 0
 
     def _problem(self, kind: str, record: str, message: str, action: str) -> None:
@@ -113,6 +118,7 @@ class DeepScoresReader:
 
         Problems are left for `records()` to report, so a broken file is reported once."""
         problems, self.problems = self.problems, ProblemLog()
+        self._forget_pages()
         try:
             for item in stream_members(self.path, {"images"}, {"info", "annotation_sets", "categories"}):
                 self._read_header(item) if isinstance(item, Member) else self._read_images(item)
@@ -125,6 +131,7 @@ class DeepScoresReader:
     def records(self) -> Iterator[ImageRecord]:
         """Yield every page with its annotations of the chosen set (pages without annotations included)."""
         header = {"info", "annotation_sets", "categories"}
+        self._forget_pages()
         try:
             images_done = False
             for item in stream_members(self.path, {"images", "annotations"}, header):
@@ -140,6 +147,7 @@ class DeepScoresReader:
             else:
                 yield from self._flush()
                 return
+            self._forget_pages()
             for item in stream_members(self.path, {"images"}, header):
                 self._read_header(item) if isinstance(item, Member) else self._read_images(item)
             for item in stream_members(self.path, {"annotations"}, set()):
@@ -147,6 +155,12 @@ class DeepScoresReader:
         except JsonStreamError as exc:
             self._problem("malformed_json", "file", str(exc), "stopped")
         yield from self._flush()
+
+    def _forget_pages(self) -> None:
+        self.pages.clear()
+        self._page_list.clear()
+        self._page_index.clear()
+        self._pending.clear()
 
     def _read_header(self, member: Member) -> None:
         try:
@@ -181,9 +195,12 @@ class DeepScoresReader:
     def _read_images(self, batch: Batch) -> None:
         for image in self._decode(batch, _IMAGES, "[", "]", "image"):
             image_id = str(image.id)
-            self.pages[image_id] = _Page(
-                image_id, image.filename, int(round(image.width)), int(round(image.height)), len(image.ann_ids)
-            )
+            page = _Page(image_id, image.filename, int(round(image.width)), int(round(image.height)), len(image.ann_ids))
+            self.pages[image_id] = page
+            self._page_index[image_id] = len(self._page_list)
+            if image_id.lstrip("-").isdigit():
+                self._page_index[int(image_id)] = len(self._page_list)  # img_id may be written as a number
+            self._page_list.append(page)
 
     def _read_annotations(self, batch: Batch) -> Iterator[ImageRecord]:
         if not self.categories:
@@ -194,30 +211,36 @@ class DeepScoresReader:
         if not decoded:
             return
         self.annotations_read += len(decoded)
-        ids = np.array(list(decoded.keys()))
+        ids = np.array(list(decoded))
         anns = list(decoded.values())
-        xyxy = np.array([a.a_bbox for a in anns], dtype=np.float64)
-        obb8 = np.array([a.o_bbox or convert(np.array([a.a_bbox]), BoxMode.XYXY, BoxMode.OBB8)[0] for a in anns])
-        k, lookup = self._set_index, self._lookup
-        cats = [a.cat_id[k] if len(a.cat_id) > k else None for a in anns]
-        class_id = np.array([lookup.get(c, -1) for c in cats], dtype=np.int64)
+        n = len(anns)
+        # fromiter over chained tuples builds the arrays ~2x faster than np.array on a list of tuples
+        xyxy = np.fromiter(chain.from_iterable(map(_A_BBOX, anns)), np.float64, 4 * n).reshape(n, 4)
+        obbs = list(map(_O_BBOX, anns))
+        if None in obbs:
+            obbs = [o or tuple(convert(xyxy[i : i + 1], BoxMode.XYXY, BoxMode.OBB8)[0]) for i, o in enumerate(obbs)]
+        obb8 = np.fromiter(chain.from_iterable(obbs), np.float64, 8 * n).reshape(n, 8)
+        k = self._set_index
+        cats = [c[k] if len(c) > k else None for c in map(_CAT_ID, anns)]
+        class_id = np.fromiter(map(self._lookup.get, cats, repeat(-1, n)), np.int64, n)
         keep = class_id >= 0
         for i in np.flatnonzero(~keep):
             keep[i], class_id[i] = self._odd_category(str(ids[i]), cats[i])
-        pages = self.pages
-        image_ids = [a.img_id if isinstance(a.img_id, str) else str(a.img_id) for a in anns]
-        known = np.array([i in pages for i in image_ids], dtype=bool)
-        for i in np.flatnonzero(~known):
-            self._problem("unknown_image", f"annotation {ids[i]}", f"img_id {image_ids[i]!r} is not in 'images'", "dropped")
-        image_ids = np.array(image_ids)
-        for image_id in np.unique(image_ids[known]).tolist():
-            rows = image_ids == image_id
-            page = pages[image_id]
-            page.seen += int(rows.sum())
-            take = rows & keep
-            if take.any():
-                self._pending[image_id].append(
-                    Detections(xyxy[take], class_id[take], data={"ann_id": ids[take], "obb8": obb8[take]})
+        page_index = np.fromiter(map(self._page_index.get, map(_IMG_ID, anns), repeat(-1, n)), np.int64, n)
+        for i in np.flatnonzero(page_index < 0):
+            self._problem("unknown_image", f"annotation {ids[i]}", f"img_id {anns[i].img_id!r} is not in 'images'", "dropped")
+        order = np.argsort(page_index, kind="stable")
+        ordinals, starts, counts = np.unique(page_index[order], return_index=True, return_counts=True)
+        for ordinal, start, count in zip(ordinals.tolist(), starts.tolist(), counts.tolist()):
+            if ordinal < 0:
+                continue
+            page = self._page_list[ordinal]
+            page.seen += count
+            rows = order[start : start + count]
+            rows = rows[keep[rows]]
+            if len(rows):
+                self._pending[page.image_id].append(
+                    Detections(xyxy[rows], class_id[rows], data={"ann_id": ids[rows], "obb8": obb8[rows]})
                 )
             if page.seen >= page.expected and not page.emitted:
                 yield self._emit(page)
