@@ -101,6 +101,7 @@ def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) 
         check_boxes,
         check_image_file,
         check_yolo_dataset,
+        staff_space_px,
         write_validation_report,
     )
 
@@ -140,14 +141,15 @@ def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) 
                         continue
             record, found = check_boxes(record, str(reader.path))
             problems.extend(found)
-            source_dist.add(record, split)
+            space = staff_space_px(record)  # measured on the page, before the class set drops `staff` boxes
+            source_dist.add(record, split, staff_space=space)
             names = record.class_names
             in_set = np.array([n in yolo_ids for n in names], dtype=bool)
             outside_set.update(n for n, keep in zip(names, in_set) if not keep)
             det = record.detections[in_set]
             det = det.with_class_ids(np.array([yolo_ids[n] for n, keep in zip(names, in_set) if keep], dtype=np.int64))
             for written in writer.write(record, det, split, image_path, problems):
-                converted_dist.add(written, split)
+                converted_dist.add(written, split, staff_space=space)
 
     stats = {
         "pages_in_source": total_pages,

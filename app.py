@@ -1,0 +1,20 @@
+"""ScoreEye Symbol Workbench: entry point, navigation and the shared sidebar.
+
+    streamlit run app.py
+"""
+
+import os
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+os.environ.setdefault("WANDB_MODE", "offline")
+
+import streamlit as st  # noqa: E402
+
+from omr_core.ui import workspace_sidebar  # noqa: E402
+
+st.set_page_config(page_title="ScoreEye Symbol Workbench", page_icon="🎼", layout="wide")
+
+navigation = st.navigation([st.Page("pages/dataset.py", title="Dataset", icon="🗂️", default=True)])
+workspace_sidebar()
+navigation.run()

@@ -1,0 +1,85 @@
+"""Streamlit pieces shared by app.py and the pages: the workspace sidebar, background-job panels, cached loads.
+
+The only part of omr_core that imports streamlit; nothing else in omr_core imports this package.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import streamlit as st
+
+from omr_core.jobs import Job, list_jobs, start_job
+from omr_core.workspace import Workspace, default_root
+
+WORKSPACE_KEY = "workspace_root"
+
+
+def current_workspace() -> Workspace:
+    """The workspace chosen in the sidebar (or the default), so a page also works when run on its own."""
+    root = st.session_state.get(WORKSPACE_KEY) or str(default_root())
+    return Workspace.open(root)
+
+
+def workspace_sidebar() -> Workspace:
+    """Sidebar: which workspace, what it holds, and the background jobs in it."""
+    with st.sidebar:
+        st.markdown("### Workspace")
+        chosen = st.text_input(
+            "Folder", value=st.session_state.get(WORKSPACE_KEY) or str(default_root()),
+            help="Sources, datasets, runs, models and real scans live here. Default: $SCOREEYE_WORKSPACE or ./workspace",
+        )
+        if chosen != st.session_state.get(WORKSPACE_KEY):
+            st.session_state[WORKSPACE_KEY] = chosen
+        ws = current_workspace()
+        st.caption(f"{len(ws.list_sources())} sources · {len(ws.list_datasets())} datasets")
+        running = [j for j in list_jobs(ws.jobs) if j.state() == "running"]
+        if running:
+            st.caption("Running: " + ", ".join(j.info.get("title", j.folder.name) for j in running))
+    return ws
+
+
+def ensure_default(ws: Workspace) -> Job | None:
+    """First start: make the default workspace in the background (once). Returns the job while it runs."""
+    jobs = list_jobs(ws.jobs, "init")
+    if jobs and jobs[0].state() == "running":
+        return jobs[0]
+    if ws.is_empty() and not (jobs and jobs[0].state() == "failed"):
+        return start_job(ws.jobs, "init", ["init", "--workspace", str(ws.root)], "default workspace")
+    return None
+
+
+def job_panel(job: Job, key: str) -> None:
+    """Live progress of a background job; reruns the whole app once when it ends."""
+
+    @st.fragment(run_every=1.0)
+    def _poll() -> None:
+        progress, state = job.progress(), job.state()
+        done, total = progress.get("done", 0), progress.get("total", 0)
+        label = f"{job.info.get('title', 'job')}: {progress.get('message', '')}"
+        st.progress(min(done / total, 1.0) if total else 0.0, text=f"{label} ({done}/{total or '?'})")
+        if state == "running":
+            if st.button("Stop", key=f"{key}-stop"):
+                job.stop()
+            return
+        if state == "done":
+            st.success(f"{job.info.get('title', 'job')} finished")
+        else:
+            st.error(f"{job.info.get('title', 'job')} {state}")
+            st.code(job.log_tail(3000) or "(no output)")
+        if st.session_state.get(f"{key}-seen") != job.folder.name:
+            st.session_state[f"{key}-seen"] = job.folder.name
+            st.rerun(scope="app")
+
+    _poll()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_json(path: str, mtime: float) -> dict:
+    """A JSON file, cached until it changes (`mtime` is part of the key)."""
+    return json.loads(Path(path).read_text())
+
+
+def load_json_file(path: Path) -> dict | None:
+    return load_json(str(path), path.stat().st_mtime) if path.is_file() else None

@@ -1,0 +1,179 @@
+"""Dataset page: convert DeepScoresV2 folders to YOLO sets, and see their validation report, class
+distribution and a class gallery."""
+
+import pandas as pd
+import streamlit as st
+import yaml
+
+from omr_core.catalog import ANNOTATION_SETS, ClassSetError, load_class_sets, resolve_class_sets
+from omr_core.datasets.convert import image_folder
+from omr_core.datasets.gallery import class_gallery
+from omr_core.datasets.index import DatasetIndex
+from omr_core.datasets.scaling import SCALE_PRESETS
+from omr_core.jobs import list_jobs, start_job
+from omr_core.ui import current_workspace, ensure_default, job_panel, load_json_file
+from omr_core.viz import box_size_figure, class_counts_figure, imbalance_figure
+from omr_core.workspace import check_name
+
+st.title("Dataset")
+ws = current_workspace()
+
+init_job = ensure_default(ws)
+if init_job is not None:
+    st.info("First start: making a small default dataset of drawn pages in your workspace.")
+    job_panel(init_job, "dataset-init")
+    st.stop()
+
+for job in list_jobs(ws.jobs, "convert")[:1]:
+    if job.state() == "running" or st.session_state.get("dataset-convert-watch") == job.folder.name:
+        job_panel(job, "dataset-convert")
+
+datasets = ws.list_datasets()
+if not datasets:
+    st.warning(f"No converted dataset in {ws.datasets} yet: convert a DeepScoresV2 folder below.")
+dataset_name = st.selectbox("Dataset", datasets, key="dataset-name") if datasets else None
+dataset = ws.dataset(dataset_name) if dataset_name else None
+report = load_json_file(dataset / "reports" / "validation.json") if dataset else None
+conversion = load_json_file(dataset / "conversion.json") if dataset else None
+
+tabs = st.tabs(["Overview", "Validation", "Class distribution", "Gallery", "Convert", "Class sets"])
+
+with tabs[0]:
+    if conversion:
+        stats, config = conversion["stats"], conversion["config"]
+        cols = st.columns(4)
+        cols[0].metric("Images", f"{stats['images_written']:,}")
+        cols[1].metric("Boxes", f"{stats['boxes_written']:,}")
+        cols[2].metric("Pages", f"{stats['pages_written']:,} / {stats['pages_in_source']:,}")
+        cols[3].metric("Classes", len(report["stage_classes"]) if report else "?")
+        st.write("Images per split:", stats["per_split_images"])
+        st.caption(
+            f"Class set **{config['class_set']}** of the **{config['annotation_set']}** annotations · "
+            + (f"tiles {config['tile_px']} px, overlap {config['overlap_px']} px" if config["tile_px"] else "whole pages")
+            + f" · seed {config['seed']} · from `{config['source']}`"
+        )
+        if stats.get("class_mix_distance") is not None:
+            st.caption(f"Page cap {config['max_pages']}: class-mix distance to the full source {stats['class_mix_distance']:.4f} (0 = same mix)")
+        if stats["left_out_of_class_set"]:
+            with st.expander("Boxes left out because their class is not in the class set"):
+                st.dataframe(pd.Series(stats["left_out_of_class_set"], name="boxes"))
+        for label, name, mime in (("Validation report (HTML)", "report.html", "text/html"),
+                                  ("Visual sample (HTML)", "sample.html", "text/html"),
+                                  ("Validation report (JSON)", "validation.json", "application/json")):
+            path = dataset / "reports" / name
+            if path.is_file():
+                st.download_button(label, path.read_bytes(), file_name=f"{dataset_name}-{name}", mime=mime)
+
+with tabs[1]:
+    if report:
+        for scope, title in (("source", "Source (DeepScores JSON and images)"), ("converted", "Converted YOLO set")):
+            section = report.get(scope)
+            if not section:
+                continue
+            st.subheader(title)
+            problems = section["problems"]
+            cols = st.columns(3)
+            cols[0].metric("Images", f"{section['pages']:,}")
+            cols[1].metric("Boxes", f"{section['boxes']:,}")
+            cols[2].metric("Problems", f"{problems['total']:,}")
+            if problems["counts"]:
+                st.dataframe(pd.DataFrame(problems["counts"]), hide_index=True)
+                listed = pd.DataFrame(problems["listed"])
+                kinds = st.multiselect("Kinds", sorted(listed["kind"].unique()), key=f"dataset-kinds-{scope}")
+                st.dataframe(listed[listed["kind"].isin(kinds)] if kinds else listed, hide_index=True)
+            else:
+                st.success("No problems found.")
+
+with tabs[2]:
+    if report:
+        scope = st.radio("Classes", ["Stage classes (converted set)", "All DeepScores classes (source)"],
+                         horizontal=True, key="dataset-scope")
+        section = report["converted"] if scope.startswith("Stage") and report.get("converted") else report["source"]
+        distribution = section["distribution"]
+        present = [c for c in distribution["classes"] if distribution["totals"].get(c, 0) > 0]
+        hide_absent = st.toggle("Hide absent classes", value=True, key="dataset-hide-absent")
+        classes = present if hide_absent else None
+        st.plotly_chart(class_counts_figure(distribution, classes), key="dataset-counts")
+        st.plotly_chart(box_size_figure(distribution, present), key="dataset-sizes")
+        st.plotly_chart(imbalance_figure(section["imbalance"]["classes"]), key="dataset-imbalance")
+        weights = report["class_weights"]
+        st.markdown(f"**Suggested class weights** (from the {weights['from']} set, {weights['counts_from']}): "
+                    f"`{weights['formula']}`, beta = {weights['beta']}")
+        st.dataframe(pd.DataFrame.from_dict(weights["classes"], orient="index"), key="dataset-weights")
+
+with tabs[3]:
+    if dataset:
+        index = DatasetIndex.open(dataset)
+        present = sorted(index.frame["class_name"].dropna().unique().tolist())
+        cols = st.columns(3)
+        class_name = cols[0].selectbox("Class", present, key="dataset-gallery-class")
+        split = cols[1].selectbox("Split", ["all", *sorted(index.frame["split"].unique())], key="dataset-gallery-split")
+        seed = cols[2].number_input("Seed", value=0, step=1, key="dataset-gallery-seed")
+        if class_name:
+            gallery = class_gallery(index, class_name, None if split == "all" else split, seed=int(seed))
+            st.caption(f"{len(index.images_with_class(class_name, None if split == 'all' else split))} images hold "
+                       f"{class_name}; showing {len(gallery)}")
+            for item in gallery:
+                left, right = st.columns([3, 1])
+                left.image(item.drawn_rgb, caption=f"{item.image} · {item.n_instances} × {class_name}")
+                for crop in item.crops_rgb:
+                    right.image(crop)
+
+with tabs[4]:
+    sources = ws.list_sources()
+    with st.form("dataset-convert-form"):
+        st.markdown("Convert a DeepScoresV2 folder (`images/` + `deepscores_train.json` / `deepscores_test.json`).")
+        picked = st.selectbox("Source", [*sources, "Another folder…"], key="dataset-source")
+        other = st.text_input("Folder (for another folder)", key="dataset-source-path")
+        class_sets = load_class_sets(ws.class_sets_yaml)
+        cols = st.columns(3)
+        name = cols[0].text_input("New dataset name", value="deepscores-3.1", key="dataset-output")
+        class_set = cols[1].selectbox("Class set", ["all", *class_sets], key="dataset-class-set")
+        annotation_set = cols[2].selectbox("Annotation set", list(ANNOTATION_SETS), key="dataset-annotation-set")
+        cols = st.columns(4)
+        tile = cols[0].selectbox("Tiles", ["whole pages", 640, 1024], key="dataset-tile")
+        overlap = cols[1].number_input("Overlap (px)", value=160, min_value=0, step=16, key="dataset-overlap")
+        val_fraction = cols[2].number_input("Validation share", value=0.1, min_value=0.0, max_value=0.9, step=0.05, key="dataset-val")
+        seed = cols[3].number_input("Seed", value=0, step=1, key="dataset-seed")
+        cols = st.columns(3)
+        cap = cols[0].selectbox("Size", ["all pages", *SCALE_PRESETS], key="dataset-cap",
+                                format_func=lambda c: c if c == "all pages" else f"{c} ({SCALE_PRESETS[c]:,} pages)")
+        labels_only = cols[1].checkbox("Labels only (no images)", key="dataset-labels-only")
+        overwrite = cols[2].checkbox("Replace a dataset of that name", key="dataset-overwrite")
+        submitted = st.form_submit_button("Convert", type="primary")
+    if submitted:
+        try:
+            source = other if picked == "Another folder…" else str(ws.source(picked))
+            if not source:
+                raise ValueError("choose a source folder")
+            args = ["convert", source, str(ws.dataset(check_name(name))), "--class-set", class_set,
+                    "--annotation-set", annotation_set, "--overlap", str(int(overlap)),
+                    "--val-fraction", str(val_fraction), "--seed", str(int(seed)),
+                    "--class-sets-yaml", str(ws.class_sets_yaml)]
+            args += [] if tile == "whole pages" else ["--tile", str(tile)]
+            args += [] if cap == "all pages" else ["--max-pages", cap]
+            args += ["--labels-only"] if labels_only else []
+            args += ["--overwrite"] if overwrite else []
+            job = start_job(ws.jobs, "convert", args, f"convert {name}")
+            st.session_state["dataset-convert-watch"] = job.folder.name
+            st.rerun()
+        except ValueError as exc:
+            st.error(str(exc))
+    if sources:
+        st.caption("Sources in this workspace: " + ", ".join(f"`{s}` ({image_folder(ws.source(s)).name}/)" for s in sources))
+
+with tabs[5]:
+    st.markdown(f"The stages of progressive class expansion, from `{ws.class_sets_yaml}`. Edit and save; "
+                "every name is checked against the DeepScoresV2 classes before the file is written.")
+    text = st.text_area("class_sets.yaml", ws.class_sets_yaml.read_text(), height=420, key="dataset-class-sets-text")
+    try:
+        resolved = resolve_class_sets(yaml.safe_load(text) or {}, str(ws.class_sets_yaml))
+        if st.button("Save class sets", key="dataset-class-sets-save"):
+            tmp = ws.class_sets_yaml.with_suffix(".yaml.tmp")
+            tmp.write_text(text)
+            tmp.replace(ws.class_sets_yaml)
+            st.success("Saved.")
+        st.dataframe(pd.DataFrame([{"set": s.name, "extends": s.parent, "classes": len(s), "names": ", ".join(s.names),
+                                    "description": s.description} for s in resolved.values()]), hide_index=True)
+    except (ClassSetError, yaml.YAMLError) as exc:
+        st.error(f"Not saved: {exc}")
