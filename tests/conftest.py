@@ -23,3 +23,16 @@ def drawn_source(tmp_path_factory) -> Path:
     from omr_core.datasets.drawn_pages import make_drawn_source
 
     return make_drawn_source(tmp_path_factory.mktemp("drawn"), n_pages=6, seed=3, test_fraction=0.2, wh=(980, 1386))
+
+
+@pytest.fixture(scope="session")
+def ready_workspace(tmp_path_factory):
+    """A workspace holding the default drawn dataset (6 pages), as a first start makes it."""
+    from omr_core.workspace import Workspace, make_default
+
+    ws = Workspace.open(tmp_path_factory.mktemp("ui-ws"))
+    make_default(ws, n_pages=6)
+    return ws
+
+
+APP = Path(__file__).resolve().parent.parent / "app.py"

@@ -1,0 +1,58 @@
+"""The real thing: the app served by Streamlit, driven in Debian's Chromium with Playwright."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def server(ready_workspace):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (the README's test command does)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SCOREEYE_WORKSPACE": str(ready_workspace.root)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.3)
+    yield f"http://localhost:{port}"
+    process.terminate()
+    process.wait(10)
+
+
+def test_dataset_page_shows_its_chart_and_gallery(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server)
+        page.get_by_role("heading", name="Dataset").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Class distribution").click()
+        page.locator(".js-plotly-plot .bars").first.wait_for(timeout=30_000)  # the bars are drawn, not just a div
+        page.get_by_role("tab", name="Gallery").click()
+        images = page.locator('[data-testid="stImage"] img')
+        images.first.wait_for(timeout=30_000)
+        assert images.count() > 0
+        page.screenshot(path=str(tmp_path / "gallery.png"))
+        browser.close()

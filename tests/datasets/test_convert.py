@@ -1,0 +1,160 @@
+import json
+import shutil
+from collections import Counter
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from omr_core.datasets.convert import ConvertConfig, convert_deepscores, resolve_max_pages
+from omr_core.formats.deepscores import read_deepscores
+from omr_core.formats.yolo import parse_labels, read_data_yaml
+
+
+def convert(source, out, **kwargs):
+    return convert_deepscores(ConvertConfig(source=str(source), output=str(out), sample_size=5, **kwargs))
+
+
+def label_files(root, split):
+    return sorted((root / "labels" / split).glob("*.txt"))
+
+
+def test_drawn_source_converts_with_zero_problems(drawn_source, tmp_path):
+    result = convert(drawn_source, tmp_path / "out")
+    out = result.output
+    assert len(result.problems) == 0
+    report = json.loads(result.report_json.read_text())
+    assert report["source"]["problems"]["total"] == 0 and report["converted"]["problems"]["total"] == 0
+    spec = read_data_yaml(out)
+    assert len(spec["names"]) == 136 and spec["names"][1] == "legerLine"  # contiguous YOLO ids over 'all'
+    # the test JSON's pages form the test split; the rest is split train/val by page
+    assert result.stats["per_split_images"]["test"] == 1
+    assert result.stats["per_split_images"]["train"] + result.stats["per_split_images"]["val"] == 5
+    # every image has its label file and the boxes are the source's, in YOLO form
+    records = {r.file_name: r for r in read_deepscores(drawn_source / "deepscores_train.json")}
+    for label in label_files(out, "train"):
+        image = out / "images" / "train" / (label.stem + ".png")
+        assert image.is_file()
+        record = records[image.name]
+        det, problems = parse_labels(label.read_text(), (record.width, record.height))
+        assert not problems and len(det) == len(record.detections)
+        np.testing.assert_allclose(np.sort(det.xyxy, axis=0), np.sort(record.detections.xyxy, axis=0), atol=0.01)
+    assert result.report_html.is_file() and result.sample_html.is_file()
+
+
+def test_class_set_keeps_only_its_classes_in_its_order(drawn_source, tmp_path):
+    result = convert(drawn_source, tmp_path / "out", class_set="3.3")
+    names = read_data_yaml(result.output)["names"]
+    assert names[0] == "noteheadBlackOnLine" and names[6] == "stem" and len(names) == 14
+    ids = Counter(int(line.split()[0]) for f in (result.output / "labels").rglob("*.txt") for line in f.read_text().splitlines())
+    assert set(ids) <= set(range(14))
+    assert result.stats["left_out_of_class_set"]["legerLine"] > 0  # counted, not silently dropped
+
+
+def test_tiling_writes_tiles_with_clipped_boxes(drawn_source, tmp_path):
+    result = convert(drawn_source, tmp_path / "out", tile_px=640, overlap_px=160)
+    tiles = list((result.output / "images").rglob("*.png"))
+    assert len(tiles) == 6 * 6  # a 980x1386 page: 2 x 3 tiles
+    for tile in tiles[:6]:
+        pixels = cv2.imread(str(tile), cv2.IMREAD_UNCHANGED)
+        assert pixels.shape[:2] == (640, 640)
+        det, _ = parse_labels((result.output / "labels" / tile.parent.name / (tile.stem + ".txt")).read_text(), (640, 640))
+        assert (det.xyxy >= -1e-3).all() and (det.xyxy <= 640 + 1e-3).all()
+    assert result.stats["boxes_cut_dropped"] > 0
+
+
+def test_page_cap_keeps_splits_by_page(drawn_source, tmp_path):
+    result = convert(drawn_source, tmp_path / "out", max_pages=3)
+    assert result.stats["pages_written"] == 3 and result.stats["class_mix_distance"] is not None
+
+
+def test_labels_only(drawn_source, tmp_path):
+    result = convert(drawn_source, tmp_path / "out", labels_only=True)
+    assert not list((result.output / "images").rglob("*.png"))
+    assert len(list((result.output / "labels").rglob("*.txt"))) == 6 and result.sample_html is None
+
+
+def test_refuses_to_overwrite_unless_asked(drawn_source, tmp_path):
+    convert(drawn_source, tmp_path / "out")
+    with pytest.raises(FileExistsError, match="not empty"):
+        convert(drawn_source, tmp_path / "out")
+    convert(drawn_source, tmp_path / "out", overwrite=True)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "precious.txt").write_text("x")
+    with pytest.raises(FileExistsError, match="refusing to delete"):
+        convert(drawn_source, tmp_path / "mine", overwrite=True)
+
+
+@pytest.fixture
+def broken_source(drawn_source, tmp_path):
+    """The drawn source with one of each defect the issue names."""
+    src = tmp_path / "broken"
+    shutil.copytree(drawn_source, src)
+    doc = json.loads((src / "deepscores_train.json").read_text())
+    images = doc["images"]
+    (src / "images" / images[0]["filename"]).unlink()  # missing image
+    (src / "images" / images[1]["filename"]).write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)  # corrupt PNG
+    anns = doc["annotations"]
+    third = images[2]["ann_ids"]
+    anns[third[0]]["a_bbox"][0] = float("nan")  # NaN coordinates
+    anns[third[1]]["cat_id"][0] = "9999"  # unknown category
+    anns[third[2]]["a_bbox"] = [5000.0, 5000.0, 5010.0, 5010.0]  # outside the page
+    anns[third[3]]["a_bbox"] = [10.0, 10.0, 10.0, 30.0]  # zero width
+    duplicate = str(max(int(k) for k in anns) + 1)
+    anns[duplicate] = dict(anns[third[4]])  # duplicate box
+    images[2]["ann_ids"].append(duplicate)
+    text = json.dumps(doc, indent=1)
+    # a malformed record: break annotation third[5] only
+    key = f'"{third[5]}": {{'
+    start = text.index(key)
+    text = text[:start] + text[start:].replace('"area":', '"area" 12,', 1)
+    (src / "deepscores_train.json").write_text(text)
+    return src, images, third
+
+
+def test_bad_input_is_reported_and_the_rest_converted(broken_source, tmp_path):
+    src, images, third = broken_source
+    result = convert(src, tmp_path / "out")
+    problems = result.problems.problems
+    by_kind = {p.kind: p for p in problems}
+    assert by_kind["missing_image"].record == f"image {images[0]['id']}"
+    assert by_kind["corrupt_image"].record == f"image {images[1]['id']}"
+    assert by_kind["nan_coordinates"].record.startswith(f"annotation {third[0]}")
+    assert by_kind["unknown_category"].record.startswith(f"annotation {third[1]}")
+    assert by_kind["outside_page"].record.startswith(f"annotation {third[2]}")
+    assert by_kind["degenerate_box"].record.startswith(f"annotation {third[3]}")
+    assert "duplicate_box" in by_kind
+    assert by_kind["malformed_json"].record == f"annotation {third[5]}" and "line" in by_kind["malformed_json"].message
+    assert all(p.file.endswith("deepscores_train.json") for p in problems if p.kind != "corrupt_image")
+    # everything else was converted: 6 pages less the two with broken images
+    assert result.stats["images_written"] == 4
+    report = json.loads(result.report_json.read_text())
+    kinds = {c["kind"] for c in report["source"]["problems"]["counts"]}
+    assert {"missing_image", "corrupt_image", "nan_coordinates", "malformed_json"} <= kinds
+
+
+def test_truncated_json_converts_what_it_can(drawn_source, tmp_path):
+    src = tmp_path / "truncated"
+    shutil.copytree(drawn_source, src)
+    raw = (src / "deepscores_train.json").read_bytes()
+    (src / "deepscores_train.json").write_bytes(raw[: int(len(raw) * 0.6)])
+    result = convert(src, tmp_path / "out")
+    stopped = [p for p in result.problems.problems if p.action == "stopped"]
+    assert len(stopped) == 1 and "truncated" in stopped[0].message
+    assert result.stats["images_written"] >= 1 + 1  # the test file's page and at least one train page
+
+
+@pytest.mark.parametrize("value, expected", [(None, None), ("", None), ("pilot", 1000), ("250", 250), (7, 7)])
+def test_resolve_max_pages(value, expected):
+    assert resolve_max_pages(value) == expected
+
+
+def test_unknown_preset_is_refused():
+    with pytest.raises(ValueError, match="pilot"):
+        resolve_max_pages("huge")
+
+
+def test_muscima_with_deepscores_stage_names_is_refused(drawn_source, tmp_path):
+    with pytest.raises(ValueError, match="does not have"):
+        convert(drawn_source, tmp_path / "out", class_set="3.1", annotation_set="muscima++")

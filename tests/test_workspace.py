@@ -1,0 +1,28 @@
+import pytest
+
+from omr_core.workspace import DEFAULT_DATASET, Workspace, check_name, make_default
+
+
+def test_open_makes_the_layout_and_copies_class_sets(tmp_path):
+    ws = Workspace.open(tmp_path / "ws")
+    for folder in ("sources", "datasets", "runs", "models", "real_scans", "jobs"):
+        assert (ws.root / folder).is_dir()
+    assert "3.1" in ws.class_sets_yaml.read_text() and ws.is_empty()
+
+
+def test_workspace_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCOREEYE_WORKSPACE", str(tmp_path / "env-ws"))
+    assert Workspace.open().root == (tmp_path / "env-ws").resolve()
+
+
+@pytest.mark.parametrize("name", ["../etc", "a/b", "", ".hidden", "x" * 65, "a b"])
+def test_names_never_become_paths_outside(name):
+    with pytest.raises(ValueError, match="name must be"):
+        check_name(name)
+
+
+def test_default_workspace_is_a_real_converted_set(tmp_path):
+    ws = Workspace.open(tmp_path / "ws")
+    dataset = make_default(ws, n_pages=4)
+    assert dataset.name == DEFAULT_DATASET and ws.list_datasets() == [DEFAULT_DATASET] and not ws.is_empty()
+    assert (dataset / "reports" / "report.html").is_file() and (dataset / "index.parquet").is_file()

@@ -1,0 +1,93 @@
+"""The Dataset page through app.py (entry script, sidebar, navigation), with Streamlit's AppTest."""
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import APP
+
+from omr_core.jobs import list_jobs
+from omr_core.workspace import Workspace
+
+
+@pytest.fixture
+def app(ready_workspace, monkeypatch):
+    monkeypatch.setenv("SCOREEYE_WORKSPACE", str(ready_workspace.root))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def tab(at, label):
+    return next(t for t in at.tabs if t.label == label)
+
+
+def test_overview_charts_gallery(app):
+    assert app.title[0].value == "Dataset"
+    assert [t.label for t in app.tabs] == ["Overview", "Validation", "Class distribution", "Gallery", "Convert", "Class sets"]
+    assert app.selectbox(key="dataset-name").value == "drawn-default-all"
+    assert {m.label for m in tab(app, "Overview").metric} >= {"Images", "Boxes", "Pages", "Classes"}
+    assert len(tab(app, "Class distribution").get("plotly_chart")) == 3
+    gallery = tab(app, "Gallery")
+    assert len(gallery.get("image")) > 1  # page images and zoomed crops
+    assert "hold" in gallery.caption[0].value
+
+
+def test_scope_switch_shows_all_deepscores_classes(app):
+    app.radio(key="dataset-scope").set_value("All DeepScores classes (source)").run()
+    app.toggle(key="dataset-hide-absent").set_value(False).run()
+    assert not app.exception
+    import json
+    figure = json.loads(tab(app, "Class distribution").get("plotly_chart")[0].proto.spec)
+    assert len(figure["data"][0]["x"]) == 136  # every class of the deepscores set, absent ones included
+
+
+def test_gallery_class_choice(app):
+    app.selectbox(key="dataset-gallery-class").set_value("augmentationDot").run()
+    assert "augmentationDot" in tab(app, "Gallery").caption[0].value
+
+
+def test_validation_tab_reports_no_problems(app):
+    assert any("No problems" in s.value for s in tab(app, "Validation").success)
+
+
+def test_class_sets_editor_refuses_bad_names_and_saves_good_ones(app, ready_workspace):
+    before = ready_workspace.class_sets_yaml.read_text()
+    app.text_area(key="dataset-class-sets-text").set_value("sets:\n  x:\n    classes: [nope]\n").run()
+    assert "nope" in tab(app, "Class sets").error[0].value
+    assert ready_workspace.class_sets_yaml.read_text() == before
+    good = before + '  "mine":\n    description: mine\n    classes: [stem]\n'
+    app.text_area(key="dataset-class-sets-text").set_value(good).run()
+    app.button(key="dataset-class-sets-save").click().run()
+    assert ready_workspace.class_sets_yaml.read_text() == good
+    ready_workspace.class_sets_yaml.write_text(before)
+
+
+def test_convert_form_starts_a_background_job(app, ready_workspace):
+    app.text_input(key="dataset-output").set_value("from-page")
+    app.selectbox(key="dataset-class-set").set_value("3.1")
+    app.button(key="FormSubmitter:dataset-convert-form-Convert").click().run()
+    assert not app.exception, app.exception
+    job = list_jobs(ready_workspace.jobs, "convert")[0]
+    deadline = time.time() + 120
+    while job.state() == "running" and time.time() < deadline:
+        time.sleep(0.3)
+    assert job.state() == "done", job.log_tail()
+    assert "from-page" in ready_workspace.list_datasets()
+
+
+def test_first_start_makes_the_default_workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCOREEYE_WORKSPACE", str(tmp_path / "fresh"))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert "First start" in at.info[0].value
+    ws = Workspace.open(tmp_path / "fresh")
+    (job,) = list_jobs(ws.jobs, "init")
+    deadline = time.time() + 180
+    while job.state() == "running" and time.time() < deadline:
+        time.sleep(0.5)
+    assert job.state() == "done", job.log_tail()
+    at.run()
+    assert at.selectbox(key="dataset-name").value == "drawn-default-all"
