@@ -36,8 +36,10 @@ def write_labels(path: Path, detections: Detections, image_wh: tuple[int, int]) 
 
 
 def parse_labels(text: str, image_wh: tuple[int, int], file: str = "<labels>") -> tuple[Detections, list[Problem]]:
-    """Parse YOLO label text into pixel boxes; malformed lines are reported and skipped."""
-    rows, problems = [], []
+    """Parse YOLO label text into pixel boxes; malformed lines are reported and skipped.
+
+    The boxes carry data["cxcywhn"] (n, 4) as written and data["line"] (n,) their 1-based line numbers."""
+    rows, problems, lines = [], [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -47,11 +49,13 @@ def parse_labels(text: str, image_wh: tuple[int, int], file: str = "<labels>") -
                 raise ValueError(f"expected 5 fields 'class cx cy w h', but got {len(parts)}")
             class_id = int(parts[0])
             rows.append([class_id, *(float(p) for p in parts[1:])])
+            lines.append(number)
         except ValueError as exc:
             problems.append(Problem("malformed_label", file, f"line {number}", f"{exc}: {line.strip()[:80]!r}", "dropped"))
     array = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
     xyxy = convert(array[:, 1:], BoxMode.CXCYWHN, BoxMode.XYXY, image_wh)
-    return Detections(xyxy, array[:, 0].astype(np.int64), data={"cxcywhn": array[:, 1:]}), problems
+    data = {"cxcywhn": array[:, 1:], "line": np.asarray(lines, dtype=np.int64)}  # 1-based line of each box
+    return Detections(xyxy, array[:, 0].astype(np.int64), data=data), problems
 
 
 def label_path_for(image_path: Path) -> Path:

@@ -105,6 +105,18 @@ def box_iou(xyxy_a: np.ndarray, xyxy_b: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, 0.0)
 
 
+def box_iou_paired(xyxy_a: np.ndarray, xyxy_b: np.ndarray) -> np.ndarray:
+    """IoU of row i of (k, 4) xyxy `xyxy_a` with row i of (k, 4) `xyxy_b`. Returns (k,) float64 (0 for empty unions)."""
+    a, b = _as_boxes(xyxy_a, BoxMode.XYXY), _as_boxes(xyxy_b, BoxMode.XYXY)
+    if a.shape != b.shape:
+        raise ValueError(f"paired boxes must have the same shape, but got {a.shape} and {b.shape}")
+    wh = np.clip(np.minimum(a[:, 2:], b[:, 2:]) - np.maximum(a[:, :2], b[:, :2]), 0, None)
+    inter = wh[:, 0] * wh[:, 1]
+    union = box_area(a) + box_area(b) - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
 def clip_boxes(xyxy: np.ndarray, region_xyxy: tuple[float, float, float, float]) -> np.ndarray:
     """Clip (n, 4) xyxy boxes to a region (x0, y0, x1, y1). Boxes fully outside get zero width or height."""
     xyxy = _as_boxes(xyxy, BoxMode.XYXY)

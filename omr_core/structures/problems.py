@@ -45,6 +45,14 @@ class ProblemLog:
         for problem in problems:
             self.add(problem)
 
+    def merge(self, other: "ProblemLog") -> None:
+        """Add another log: its counts in full, its listed problems up to this log's limit per kind."""
+        for (kind, action), n in other.counts.items():
+            listed = [p for p in other.problems if (p.kind, p.action) == (kind, action)]
+            room = max(0, self.max_listed - self.counts[(kind, action)])
+            self.problems.extend(listed[:room])
+            self.counts[(kind, action)] += n
+
     def __len__(self) -> int:
         return sum(self.counts.values())
 

@@ -41,7 +41,7 @@ import numpy as np
 from PIL import Image
 
 from omr_core.formats.yolo import IMAGE_SUFFIXES, label_path_for, list_images, parse_labels, read_data_yaml
-from omr_core.structures.boxes import box_iou
+from omr_core.structures.boxes import box_iou, box_iou_paired
 from omr_core.structures.detections import Detections
 from omr_core.structures.problems import Problem, ProblemLog
 from omr_core.structures.record import ImageRecord
@@ -196,7 +196,7 @@ def _duplicates(xyxy: np.ndarray, class_id: np.ndarray, keep: np.ndarray, iou_th
         a = np.repeat(np.arange(len(order)), n_pairs)
         b = np.arange(len(a)) - np.repeat(np.cumsum(n_pairs) - n_pairs, n_pairs) + np.repeat(first, n_pairs)
         ia, ib = order[a], order[b]
-        match = _paired_iou(xyxy[ia], xyxy[ib]) >= iou_threshold
+        match = box_iou_paired(xyxy[ia], xyxy[ib]) >= iou_threshold
         earlier_parts.append(np.minimum(ia, ib)[match])  # "earlier" is annotation order, not x order
         later_parts.append(np.maximum(ia, ib)[match])
     if not earlier_parts or not sum(len(p) for p in later_parts):
@@ -216,15 +216,6 @@ def _duplicates(xyxy: np.ndarray, class_id: np.ndarray, keep: np.ndarray, iou_th
             kept[box] = False
             duplicate_of[box] = partners[0]
     return duplicate_of
-
-
-def _paired_iou(xyxy_a: np.ndarray, xyxy_b: np.ndarray) -> np.ndarray:
-    """IoU of row i of (k, 4) `xyxy_a` with row i of (k, 4) `xyxy_b` (boxes of positive size). Returns (k,)."""
-    wh = np.clip(np.minimum(xyxy_a[:, 2:], xyxy_b[:, 2:]) - np.maximum(xyxy_a[:, :2], xyxy_b[:, :2]), 0, None)
-    inter = wh[:, 0] * wh[:, 1]
-    area_a = (xyxy_a[:, 2] - xyxy_a[:, 0]) * (xyxy_a[:, 3] - xyxy_a[:, 1])
-    area_b = (xyxy_b[:, 2] - xyxy_b[:, 0]) * (xyxy_b[:, 3] - xyxy_b[:, 1])
-    return inter / (area_a + area_b - inter)
 
 
 def check_image_file(path: Path, expected_wh: tuple[int, int] | None, file: str, record: str) -> Problem | None:
@@ -338,7 +329,7 @@ def check_label_text(text: str, file: str, known_class_ids: np.ndarray) -> list[
     det, problems = parse_labels(text, (1, 1), file=file)
     if not len(det):
         return problems
-    lines = _line_numbers(text, det, problems)
+    lines = det.data["line"].tolist()
     cxcywhn = det.data["cxcywhn"]
     class_id = det.class_id
 
@@ -376,18 +367,3 @@ def check_label_text(text: str, file: str, known_class_ids: np.ndarray) -> list[
                       f"expected each box once, but line {lines[first_of[i]]} is the same box", "dropped"))
     found.sort(key=lambda item: item[0])
     return problems + [Problem(kind, file, f"line {line}", message, action) for line, kind, message, action in found]
-
-
-def _line_numbers(text: str, det: Detections, problems: list[Problem]) -> list[int]:
-    """1-based line number of each parsed box.
-
-    `parse_labels` skips blank lines and reports each malformed one as "line <number>"; the boxes are the
-    remaining lines in order. A `line` data array from the parser, when it provides one, is used instead.
-    """
-    if "line" in det.data:
-        return [int(v) for v in det.data["line"]]
-    malformed = {int(p.record.split()[-1]) for p in problems if p.record.startswith("line ")}
-    lines = [k for k, line in enumerate(text.splitlines(), start=1) if line.strip() and k not in malformed]
-    if len(lines) != len(det):
-        raise RuntimeError(f"expected {len(det)} parsed lines, but counted {len(lines)}: parse_labels changed its rules?")
-    return lines

@@ -35,3 +35,8 @@ def test_data_yaml(tmp_path):
     assert spec["names"] == {0: "a", 1: "b"} and spec["train"] == "images/train" and spec["class_set"] == "3.1"
     with pytest.raises(FileNotFoundError, match="no data.yaml"):
         read_data_yaml(tmp_path / "missing")
+
+
+def test_parsed_boxes_know_their_line():
+    det, problems = parse_labels("\n0 0.5 0.5 0.1 0.1\nbad\n1 0.5 0.5 0.2 0.2\n", (10, 10))
+    assert det.data["line"].tolist() == [2, 4] and [p.record for p in problems] == ["line 3"]

@@ -56,3 +56,14 @@ def test_area_iou_clip():
     np.testing.assert_allclose(box_area(b), [100, 100])
     np.testing.assert_allclose(box_iou(a, b), [[50 / 150, 0.0]])
     np.testing.assert_allclose(clip_boxes(np.array([[-5.0, -5, 5, 5]]), (0, 0, 4, 4)), [[0, 0, 4, 4]])
+
+
+def test_paired_iou_matches_the_diagonal_of_the_full_matrix():
+    rng = np.random.default_rng(0)
+    a = np.sort(rng.uniform(0, 100, (20, 4)).reshape(20, 2, 2), axis=1).transpose(0, 2, 1).reshape(20, 4)
+    b = np.sort(rng.uniform(0, 100, (20, 4)).reshape(20, 2, 2), axis=1).transpose(0, 2, 1).reshape(20, 4)
+    from omr_core.structures import box_iou_paired
+
+    np.testing.assert_allclose(box_iou_paired(a, b), np.diag(box_iou(a, b)))
+    with pytest.raises(ValueError, match="same shape"):
+        box_iou_paired(a, b[:3])
