@@ -13,8 +13,11 @@ Bad records are reported (`ProblemLog`) with file, id and byte/line position, an
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
+from concurrent.futures import ProcessPoolExecutor
 from itertools import chain, repeat
 from operator import attrgetter
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from omr_core.structures.problems import Problem, ProblemLog
 from omr_core.structures.record import ImageRecord
 
 _Id = Union[str, int]
+PARALLEL_MIN_BYTES = 64 << 20  # below this, starting worker processes costs more than it saves
 
 
 class _Annotation(msgspec.Struct):
@@ -92,7 +96,9 @@ class DeepScoresReader:
         print(reader.problems.to_dict())
     """
 
-    def __init__(self, json_path: Path | str, annotation_set: str = "deepscores", problems: ProblemLog | None = None):
+    def __init__(self, json_path: Path | str, annotation_set: str = "deepscores", problems: ProblemLog | None = None,
+                 workers: int | None = None):
+        """`workers`: processes that decode annotation batches; None = both cores for files over 64 MiB."""
         check_annotation_set(annotation_set)
         self.path = Path(json_path)
         self.annotation_set = annotation_set
@@ -107,6 +113,10 @@ class DeepScoresReader:
         self._page_index: dict[_Id, int] = {}  # image id (as str and as int) -> ordinal in _page_list
         self._page_list: list[_Page] = []
         self._set_index = 0
+        if workers is None:
+            big = self.path.is_file() and self.path.stat().st_size > PARALLEL_MIN_BYTES
+            workers = min(2, os.cpu_count() or 1) if big else 0
+        self.workers = workers
 
     def _problem(self, kind: str, record: str, message: str, action: str) -> None:
         self.problems.add(Problem(kind, str(self.path), record, message, action))
@@ -133,28 +143,58 @@ class DeepScoresReader:
         header = {"info", "annotation_sets", "categories"}
         self._forget_pages()
         try:
-            images_done = False
-            for item in stream_members(self.path, {"images", "annotations"}, header):
-                if isinstance(item, Member):
-                    self._read_header(item)
-                elif item.member == "images":
-                    self._read_images(item)
-                    images_done = images_done or item.final
-                elif not images_done:
-                    break  # annotations come before images: read images first, then annotations again
-                else:
-                    yield from self._read_annotations(item)
-            else:
-                yield from self._flush()
-                return
-            self._forget_pages()
-            for item in stream_members(self.path, {"images"}, header):
-                self._read_header(item) if isinstance(item, Member) else self._read_images(item)
-            for item in stream_members(self.path, {"annotations"}, set()):
-                yield from self._read_annotations(item)
+            batches = self._header_and_images(stream_members(self.path, {"images", "annotations"}, header))
+            if batches is None:  # annotations come before images: read images first, then annotations again
+                self._forget_pages()
+                for item in stream_members(self.path, {"images"}, header):
+                    self._read_header(item) if isinstance(item, Member) else self._read_images(item)
+                batches = stream_members(self.path, {"annotations"}, set())
+            if not self.categories:
+                self._problem("missing_categories", "categories", "no categories before annotations: using the "
+                              "built-in DeepScoresV2 catalogue", "kept")
+                self._set_categories(None)
+            for decoded in self._decode_all(batches):
+                yield from self._group(decoded)
         except JsonStreamError as exc:
             self._problem("malformed_json", "file", str(exc), "stopped")
         yield from self._flush()
+
+    def _header_and_images(self, items: Iterator[Batch | Member]) -> Iterator[Batch] | None:
+        """Read the header and images; return the annotation batches that follow (None if they came first)."""
+        images_done = False
+        for item in items:
+            if isinstance(item, Member):
+                self._read_header(item)
+            elif item.member == "images":
+                self._read_images(item)
+                images_done = images_done or item.final
+            elif images_done:
+                return chain([item], items)
+            else:
+                items.close()
+                return None
+        return iter(())
+
+    def _decoder(self) -> "_AnnotationDecoder":
+        return _AnnotationDecoder(str(self.path), self.annotation_set, self._set_index, self._lookup, self._page_index)
+
+    def _decode_all(self, batches: Iterable[Batch]) -> Iterator["_Decoded"]:
+        """Decoded batches in file order; with workers, decoding runs in other processes while this one reads."""
+        decoder = self._decoder()
+        if self.workers <= 1:
+            yield from map(decoder, batches)
+            return
+        context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded process (Streamlit, tests)
+        with ProcessPoolExecutor(self.workers, context, initializer=_set_worker_decoder, initargs=(decoder,)) as pool:
+            in_flight: deque = deque()
+            try:
+                for batch in batches:
+                    in_flight.append(pool.submit(_decode_in_worker, batch))
+                    if len(in_flight) > 2 * self.workers:
+                        yield in_flight.popleft().result()
+            finally:  # a truncated file stops the batches: what was already sent is still delivered
+                while in_flight:
+                    yield in_flight.popleft().result()
 
     def _forget_pages(self) -> None:
         self.pages.clear()
@@ -193,7 +233,10 @@ class DeepScoresReader:
         self._lookup = {**{str(i): i for i in self.categories}, **{i: i for i in self.categories}}
 
     def _read_images(self, batch: Batch) -> None:
-        for image in self._decode(batch, _IMAGES, "[", "]", "image"):
+        found: list[Problem] = []
+        images = _decode_batch(batch, _IMAGES, "[", "]", "image", str(self.path), found)
+        self.problems.extend(found)
+        for image in images:
             image_id = str(image.id)
             page = _Page(image_id, image.filename, int(round(image.width)), int(round(image.height)), len(image.ann_ids))
             self.pages[image_id] = page
@@ -202,97 +245,27 @@ class DeepScoresReader:
                 self._page_index[int(image_id)] = len(self._page_list)  # img_id may be written as a number
             self._page_list.append(page)
 
-    def _read_annotations(self, batch: Batch) -> Iterator[ImageRecord]:
-        if not self.categories:
-            self._problem("missing_categories", "categories", "no categories before annotations: using the "
-                          "built-in DeepScoresV2 catalogue", "kept")
-            self._set_categories(None)
-        decoded = self._decode(batch, _ANNOTATIONS, "{", "}", "annotation")
-        if not decoded:
-            return
-        self.annotations_read += len(decoded)
-        ids = np.array(list(decoded))
-        anns = list(decoded.values())
-        n = len(anns)
-        # fromiter over chained tuples builds the arrays ~2x faster than np.array on a list of tuples
-        xyxy = np.fromiter(chain.from_iterable(map(_A_BBOX, anns)), np.float64, 4 * n).reshape(n, 4)
-        obbs = list(map(_O_BBOX, anns))
-        if None in obbs:
-            obbs = [o or tuple(convert(xyxy[i : i + 1], BoxMode.XYXY, BoxMode.OBB8)[0]) for i, o in enumerate(obbs)]
-        obb8 = np.fromiter(chain.from_iterable(obbs), np.float64, 8 * n).reshape(n, 8)
-        k = self._set_index
-        cats = [c[k] if len(c) > k else None for c in map(_CAT_ID, anns)]
-        class_id = np.fromiter(map(self._lookup.get, cats, repeat(-1, n)), np.int64, n)
-        keep = class_id >= 0
-        for i in np.flatnonzero(~keep):
-            keep[i], class_id[i] = self._odd_category(str(ids[i]), cats[i])
-        page_index = np.fromiter(map(self._page_index.get, map(_IMG_ID, anns), repeat(-1, n)), np.int64, n)
-        for i in np.flatnonzero(page_index < 0):
-            self._problem("unknown_image", f"annotation {ids[i]}", f"img_id {anns[i].img_id!r} is not in 'images'", "dropped")
-        order = np.argsort(page_index, kind="stable")
-        ordinals, starts, counts = np.unique(page_index[order], return_index=True, return_counts=True)
+    def _group(self, decoded: "_Decoded") -> Iterator[ImageRecord]:
+        """File a decoded batch under its pages; emit each page whose annotations are all read."""
+        self.problems.extend(decoded.problems)
+        self.annotations_read += decoded.n_read
+        for ordinal in decoded.dropped_pages:  # dropped records still count as read for their page
+            self._page_list[ordinal].seen += 1
+        order = np.argsort(decoded.page_index, kind="stable")
+        ordinals, starts, counts = np.unique(decoded.page_index[order], return_index=True, return_counts=True)
         for ordinal, start, count in zip(ordinals.tolist(), starts.tolist(), counts.tolist()):
             if ordinal < 0:
                 continue
             page = self._page_list[ordinal]
             page.seen += count
             rows = order[start : start + count]
-            rows = rows[keep[rows]]
+            rows = rows[decoded.keep[rows]]
             if len(rows):
-                self._pending[page.image_id].append(
-                    Detections(xyxy[rows], class_id[rows], data={"ann_id": ids[rows], "obb8": obb8[rows]})
-                )
+                self._pending[page.image_id].append(Detections(
+                    decoded.xyxy[rows], decoded.class_id[rows], data={"ann_id": decoded.ids[rows], "obb8": decoded.obb8[rows]}
+                ))
             if page.seen >= page.expected and not page.emitted:
                 yield self._emit(page)
-
-    def _odd_category(self, ann_id: str, cat) -> tuple[bool, int]:
-        """A cat_id entry that is not a known id of the chosen set: null, an unknown number, or garbage."""
-        if cat is None:
-            self._problem("no_class_in_set", f"annotation {ann_id}", f"no class in the {self.annotation_set} set", "skipped")
-            return False, -1
-        if str(cat).lstrip("-").isdigit():
-            return True, int(cat)  # kept: validation reports unknown ids (and drops them) with the other checks
-        self._problem("bad_category", f"annotation {ann_id}", f"cat_id must be an integer id, but got {cat!r}", "dropped")
-        return False, -1
-
-    def _decode(self, batch: Batch, decoder: msgspec.json.Decoder, open_: str, close: str, what: str):
-        """Decode a batch at C speed; if it fails, decode element by element so only bad ones are lost."""
-        try:
-            return decoder.decode(open_.encode() + batch.text + close.encode())
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            pass
-        good = {} if open_ == "{" else []
-        for start, end in batch.element_spans.tolist():
-            element = batch.text[start:end]
-            try:
-                value = decoder.decode(open_.encode() + element + close.encode())
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                value = self._decode_leniently(element, decoder, open_, close, exc, batch.offset + start - 1, what)
-            if value:
-                good.update(value) if isinstance(good, dict) else good.extend(value)
-        return good
-
-    def _decode_leniently(self, element: bytes, decoder, open_: str, close: str, error: Exception, offset: int, what: str):
-        """Second chance with Python's json (accepts NaN/Infinity, which validation then reports)."""
-        key = _KEY.match(element)
-        name = f"{what} {key.group(1).decode('utf-8', 'replace')}" if key and open_ == "{" else f"{what} at byte {offset + 1}"
-        try:
-            raw = json.loads((open_ + element.decode("utf-8") + close))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            where = position(self.path, offset + getattr(exc, "pos", getattr(exc, "start", 0)))
-            self._problem("malformed_json", name, f"not valid JSON: {getattr(exc, 'msg', exc)} at {where}", "dropped")
-            return None
-        try:
-            return msgspec.convert(raw, decoder.type)
-        except msgspec.ValidationError as exc:
-            where = position(self.path, offset + _error_byte(error))
-            self._problem("malformed_record", name, f"{exc} (record at {where})", "dropped")
-            # the dropped record still counts as read for its page, so the page is not also reported incomplete
-            for value in raw.values() if isinstance(raw, dict) else []:
-                page = self.pages.get(str(value.get("img_id"))) if isinstance(value, dict) else None
-                if page is not None:
-                    page.seen += 1
-        return None
 
     def _emit(self, page: _Page) -> ImageRecord:
         page.emitted = True
@@ -323,6 +296,127 @@ class DeepScoresReader:
                     "kept",
                 )
             yield self._emit(page)
+
+
+@dataclass
+class _Decoded:
+    """One batch of annotations as arrays (n rows); built where it is decoded, filed by the reader."""
+
+    ids: np.ndarray  # (n,) str annotation ids
+    xyxy: np.ndarray  # (n, 4) float64
+    obb8: np.ndarray  # (n, 8) float64
+    class_id: np.ndarray  # (n,) int64 ids of the chosen set (unknown numbers kept for validation)
+    keep: np.ndarray  # (n,) bool: has a usable class in the chosen set
+    page_index: np.ndarray  # (n,) int64 ordinal of the page; -1 for an unknown img_id
+    problems: list[Problem]
+    dropped_pages: list[int]  # page ordinals of records dropped as malformed
+    n_read: int
+
+
+@dataclass
+class _AnnotationDecoder:
+    """Everything needed to turn a batch of annotation text into arrays; picklable, so it runs in workers."""
+
+    path: str
+    annotation_set: str
+    set_index: int
+    lookup: dict  # cat_id as str and as int -> id of the chosen set
+    page_index: dict  # img_id as str and as int -> page ordinal
+
+    def __call__(self, batch: Batch) -> _Decoded:
+        problems: list[Problem] = []
+        dropped: list = []
+        decoded = _decode_batch(batch, _ANNOTATIONS, "{", "}", "annotation", self.path, problems, dropped)
+        ids = np.array(list(decoded), dtype=str)
+        anns = list(decoded.values())
+        n = len(anns)
+        # fromiter over chained tuples builds the arrays ~2x faster than np.array on a list of tuples
+        xyxy = np.fromiter(chain.from_iterable(map(_A_BBOX, anns)), np.float64, 4 * n).reshape(n, 4)
+        obbs = list(map(_O_BBOX, anns))
+        if None in obbs:
+            obbs = [o or tuple(convert(xyxy[i : i + 1], BoxMode.XYXY, BoxMode.OBB8)[0]) for i, o in enumerate(obbs)]
+        obb8 = np.fromiter(chain.from_iterable(obbs), np.float64, 8 * n).reshape(n, 8)
+        k = self.set_index
+        cats = [c[k] if len(c) > k else None for c in map(_CAT_ID, anns)]
+        class_id = np.fromiter(map(self.lookup.get, cats, repeat(-1, n)), np.int64, n)
+        keep = class_id >= 0
+        for i in np.flatnonzero(~keep):
+            keep[i], class_id[i] = self._odd_category(str(ids[i]), cats[i], problems)
+        page_index = np.fromiter(map(self.page_index.get, map(_IMG_ID, anns), repeat(-1, n)), np.int64, n)
+        for i in np.flatnonzero(page_index < 0):
+            problems.append(Problem("unknown_image", self.path, f"annotation {ids[i]}",
+                                    f"img_id {anns[i].img_id!r} is not in 'images'", "dropped"))
+        dropped_pages = [self.page_index[i] for i in dropped if i in self.page_index]
+        return _Decoded(ids, xyxy, obb8, class_id, keep, page_index, problems, dropped_pages, n + len(dropped))
+
+    def _odd_category(self, ann_id: str, cat, problems: list[Problem]) -> tuple[bool, int]:
+        """A cat_id entry that is not a known id of the chosen set: null, an unknown number, or garbage."""
+        if cat is None:
+            problems.append(Problem("no_class_in_set", self.path, f"annotation {ann_id}",
+                                    f"no class in the {self.annotation_set} set", "skipped"))
+            return False, -1
+        if str(cat).lstrip("-").isdigit():
+            return True, int(cat)  # kept: validation reports unknown ids (and drops them) with the other checks
+        problems.append(Problem("bad_category", self.path, f"annotation {ann_id}",
+                                f"cat_id must be an integer id, but got {cat!r}", "dropped"))
+        return False, -1
+
+
+_WORKER_DECODER: _AnnotationDecoder | None = None
+
+
+def _set_worker_decoder(decoder: _AnnotationDecoder) -> None:
+    global _WORKER_DECODER
+    _WORKER_DECODER = decoder
+
+
+def _decode_in_worker(batch: Batch) -> _Decoded:
+    return _WORKER_DECODER(batch)
+
+
+def _decode_batch(batch: Batch, decoder: msgspec.json.Decoder, open_: str, close: str, what: str, path: str,
+                  problems: list[Problem], dropped_img_ids: list | None = None):
+    """Decode a batch at C speed; if that fails, element by element, so only the bad ones are lost.
+
+    A dropped element's img_id (when it can be read) goes to `dropped_img_ids`."""
+    try:
+        return decoder.decode(open_.encode() + batch.text + close.encode())
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        pass
+    good = {} if open_ == "{" else []
+    for start, end in batch.element_spans.tolist():
+        element = batch.text[start:end]
+        try:
+            value = decoder.decode(open_.encode() + element + close.encode())
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            value = _decode_leniently(element, decoder, open_, close, exc, batch.offset + start - 1, what, path,
+                                      problems, dropped_img_ids)
+        if value:
+            good.update(value) if isinstance(good, dict) else good.extend(value)
+    return good
+
+
+def _decode_leniently(element: bytes, decoder, open_: str, close: str, error: Exception, offset: int, what: str,
+                      path: str, problems: list[Problem], dropped_img_ids: list | None):
+    """Second chance with Python's json (accepts NaN/Infinity, which validation then reports)."""
+    key = _KEY.match(element)
+    name = f"{what} {key.group(1).decode('utf-8', 'replace')}" if key and open_ == "{" else f"{what} at byte {offset + 1}"
+    try:
+        raw = json.loads((open_ + element.decode("utf-8") + close))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = position(Path(path), offset + getattr(exc, "pos", getattr(exc, "start", 0)))
+        problems.append(Problem("malformed_json", path, name, f"not valid JSON: {getattr(exc, 'msg', exc)} at {where}", "dropped"))
+        return None
+    try:
+        return msgspec.convert(raw, decoder.type)
+    except msgspec.ValidationError as exc:
+        where = position(Path(path), offset + _error_byte(error))
+        problems.append(Problem("malformed_record", path, name, f"{exc} (record at {where})", "dropped"))
+        if dropped_img_ids is not None and isinstance(raw, dict):
+            for value in raw.values():
+                if isinstance(value, dict) and value.get("img_id") is not None:
+                    dropped_img_ids.append(str(value["img_id"]))
+    return None
 
 
 def _error_byte(exc: Exception) -> int:

@@ -135,7 +135,7 @@ def stream_members(
     path: Path | str,
     batched: set[str],
     whole: set[str],
-    chunk_bytes: int = CHUNK_BYTES,
+    chunk_bytes: int | None = None,
 ) -> Iterator[Batch | Member]:
     """Walk a top-level JSON object and yield the members asked for.
 
@@ -148,7 +148,7 @@ def stream_members(
     """
     path = Path(path)
     with open(path, "rb") as f:
-        scanner = _Scanner(f, chunk_bytes=chunk_bytes)
+        scanner = _Scanner(f, chunk_bytes=chunk_bytes or CHUNK_BYTES)
         member: str | None = None  # the member whose value we are inside
         value_start = 0  # where its value begins, relative to buf
         element_start = 0  # first byte not yet handed out, relative to buf

@@ -158,3 +158,48 @@ def test_write_then_read_round_trip(tmp_path):
 )
 def test_page_group(file_name, group):
     assert page_group(file_name) == group
+
+
+def _as_tuples(records):
+    return [(r.image_id, r.detections.data["ann_id"].tolist(), r.detections.class_id.tolist(),
+             np.round(r.detections.xyxy, 6).tolist()) for r in records]
+
+
+@pytest.mark.parametrize("cut", [None, 0.7])
+def test_worker_processes_give_the_same_records_and_problems(tmp_path, monkeypatch, cut):
+    import omr_core.formats.json_stream as json_stream
+
+    monkeypatch.setattr(json_stream, "CHUNK_BYTES", 2048)  # many small batches, so several are in flight
+    images = [{"id": i, "filename": f"p{i}.png", "width": 50, "height": 50, "ann_ids": [str(10 * i + j) for j in range(8)]}
+              for i in range(1, 30)]
+    annotations = {str(10 * i + j): ann(img=i, cat="42" if j % 2 else "25") for i in range(1, 30) for j in range(8)}
+    annotations["15"]["cat_id"] = [None, None]
+    path = write(tmp_path, _doc(annotations, images))
+    if cut:
+        path.write_bytes(path.read_bytes()[: int(path.stat().st_size * cut)])
+    results = {}
+    for workers in (0, 2):
+        problems = ProblemLog()
+        reader = DeepScoresReader(path, problems=problems, workers=workers)
+        results[workers] = (sorted(_as_tuples(reader.records())), sorted((p.kind, p.record) for p in problems.problems))
+    assert results[0] == results[2]
+    assert ("no_class_in_set", "annotation 15") in results[2][1]
+    if cut:
+        assert any(kind == "malformed_json" for kind, _ in results[2][1])
+
+
+def test_big_files_use_both_cores_by_default(sample_json, monkeypatch):
+    import omr_core.formats.deepscores as deepscores
+
+    assert DeepScoresReader(sample_json).workers == 0
+    monkeypatch.setattr(deepscores, "PARALLEL_MIN_BYTES", 1)
+    assert DeepScoresReader(sample_json).workers == min(2, __import__("os").cpu_count())
+
+
+def test_small_chunks_really_make_many_batches(tmp_path, monkeypatch):
+    import omr_core.formats.json_stream as json_stream
+
+    monkeypatch.setattr(json_stream, "CHUNK_BYTES", 2048)
+    path = write(tmp_path, _doc({str(i): ann() for i in range(1, 200)}))
+    batches = [b for b in json_stream.stream_members(path, {"annotations"}, set())]
+    assert len(batches) > 10
