@@ -11,7 +11,7 @@ from omr_core.datasets.gallery import class_gallery
 from omr_core.datasets.index import DatasetIndex
 from omr_core.datasets.scaling import SCALE_PRESETS
 from omr_core.jobs import list_jobs, start_job
-from omr_core.ui import current_workspace, ensure_default, job_panel, load_json_file
+from omr_core.ui import current_workspace, ensure_default, job_panel, load_json_file, retry_button
 from omr_core.viz import box_size_figure, class_counts_figure, imbalance_figure
 from omr_core.workspace import check_name
 
@@ -22,6 +22,7 @@ init_job = ensure_default(ws)
 if init_job is not None:
     st.info("First start: making a small default dataset of drawn pages in your workspace.")
     job_panel(init_job, "dataset-init")
+    retry_button(init_job, "dataset-init-retry")
     st.stop()
 
 for job in list_jobs(ws.jobs, "convert")[:1]:

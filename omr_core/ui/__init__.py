@@ -41,13 +41,22 @@ def workspace_sidebar() -> Workspace:
 
 
 def ensure_default(ws: Workspace) -> Job | None:
-    """First start: make the default workspace in the background (once). Returns the job while it runs."""
+    """First start: make the default workspace in the background (once). Returns the job while it runs,
+    or the failed one (shown with its log and a retry button) until the user retries."""
     jobs = list_jobs(ws.jobs, "init")
-    if jobs and jobs[0].state() == "running":
-        return jobs[0]
-    if ws.is_empty() and not (jobs and jobs[0].state() == "failed"):
+    last = jobs[0] if jobs else None
+    if last is not None and last.state() in ("running", "failed", "stopped") and ws.is_empty():
+        return last
+    if ws.is_empty():
         return start_job(ws.jobs, "init", ["init", "--workspace", str(ws.root)], "default workspace")
     return None
+
+
+def retry_button(job: Job, key: str) -> None:
+    """For a failed first-start job: try again."""
+    if job.state() in ("failed", "stopped") and st.button("Try again", key=key):
+        start_job(job.folder.parent, "init", job.info["command"][3:], job.info.get("title", "init"))
+        st.rerun()
 
 
 def job_panel(job: Job, key: str) -> None:

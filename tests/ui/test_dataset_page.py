@@ -91,3 +91,21 @@ def test_first_start_makes_the_default_workspace(tmp_path, monkeypatch):
     assert job.state() == "done", job.log_tail()
     at.run()
     assert at.selectbox(key="dataset-name").value == "drawn-default-all"
+
+
+def test_a_failed_first_start_shows_its_log_and_can_be_retried(tmp_path, monkeypatch):
+    from omr_core.jobs import write_json_atomic
+
+    ws = Workspace.open(tmp_path / "broken")
+    failed = ws.jobs / "20260101-000000-init-dead00"
+    failed.mkdir()
+    write_json_atomic(failed / "job.json", {"kind": "init", "title": "default workspace", "pid": 0,
+                                            "command": ["python", "-m", "omr_core", "init", "--workspace", str(ws.root)]})
+    (failed / "returncode").write_text("1")
+    (failed / "log.txt").write_text("error: disk full")
+    monkeypatch.setenv("SCOREEYE_WORKSPACE", str(ws.root))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert "failed" in at.error[0].value and "disk full" in at.code[0].value
+    at.button(key="dataset-init-retry").click().run()
+    assert len(list_jobs(ws.jobs, "init")) == 2
