@@ -189,7 +189,9 @@ class DeepScoresReader:
             in_flight: deque = deque()
             try:
                 for batch in batches:
-                    in_flight.append(pool.submit(_decode_in_worker, batch))
+                    # workers read the bytes from the file themselves: only offsets cross the pipe
+                    ref = (batch.member, batch.offset, len(batch.text), batch.element_spans, batch.final)
+                    in_flight.append(pool.submit(_decode_in_worker, ref))
                     if len(in_flight) > 2 * self.workers:
                         yield in_flight.popleft().result()
             finally:  # a truncated file stops the batches: what was already sent is still delivered
@@ -362,16 +364,19 @@ class _AnnotationDecoder:
         return False, -1
 
 
-_WORKER_DECODER: _AnnotationDecoder | None = None
+_WORKER: dict = {}  # a worker process's decoder and open file
 
 
 def _set_worker_decoder(decoder: _AnnotationDecoder) -> None:
-    global _WORKER_DECODER
-    _WORKER_DECODER = decoder
+    _WORKER["decoder"] = decoder
+    _WORKER["file"] = open(decoder.path, "rb")  # noqa: SIM115 - lives as long as the worker process
 
 
-def _decode_in_worker(batch: Batch) -> _Decoded:
-    return _WORKER_DECODER(batch)
+def _decode_in_worker(ref: tuple) -> _Decoded:
+    member, offset, length, spans, final = ref
+    f = _WORKER["file"]
+    f.seek(offset)
+    return _WORKER["decoder"](Batch(member, f.read(length), spans, offset, final))
 
 
 def _decode_batch(batch: Batch, decoder: msgspec.json.Decoder, open_: str, close: str, what: str, path: str,

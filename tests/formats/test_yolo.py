@@ -40,3 +40,24 @@ def test_data_yaml(tmp_path):
 def test_parsed_boxes_know_their_line():
     det, problems = parse_labels("\n0 0.5 0.5 0.1 0.1\nbad\n1 0.5 0.5 0.2 0.2\n", (10, 10))
     assert det.data["line"].tolist() == [2, 4] and [p.record for p in problems] == ["line 3"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fast_formatting_equals_printf(seed):
+    from omr_core.structures import convert
+
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 2000, (300, 2))
+    det = Detections(np.column_stack([xy, xy + rng.uniform(0.5, 300, (300, 2))]), rng.integers(0, 1000, 300))
+    cxcywhn = convert(det.xyxy, "xyxy", "cxcywhn", (2707, 3828))
+    expected = "".join("%d %.6f %.6f %.6f %.6f\n" % (c, *v) for c, v in zip(det.class_id, cxcywhn))
+    assert format_labels(det, (2707, 3828)) == expected
+
+
+@pytest.mark.parametrize("xyxy, class_id", [([[-10.0, 0, 5, 5]], 3), ([[0.0, 0, 5, 5]], 1234), ([[0.0, 0, 500, 5]], 0)])
+def test_values_outside_the_fast_range_still_format(xyxy, class_id):
+    det = Detections(np.array(xyxy), [class_id])
+    from omr_core.structures import convert
+
+    v = convert(det.xyxy, "xyxy", "cxcywhn", (10, 10))[0]
+    assert format_labels(det, (10, 10)) == "%d %.6f %.6f %.6f %.6f\n" % (class_id, *v)
