@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("--class-sets-yaml", help="class-set YAML (default: omr_core's stages)")
     convert.add_argument("--tile", type=int, help="tile size in px (e.g. 640 or 1024); default: whole pages")
     convert.add_argument("--overlap", type=int, default=160, help="tile overlap in px")
-    convert.add_argument("--min-visibility", type=float, default=0.5)
+    convert.add_argument("--min-visibility", type=float, default=0.5, help="tile cut rule: keep a cut box this visible")
+    convert.add_argument("--elongation", type=float, default=4.0, help="tile cut rule: long side / short side of thin symbols")
     convert.add_argument("--val-fraction", type=float, default=0.1)
     convert.add_argument("--seed", type=int, default=0)
     convert.add_argument("--max-pages", help="a page cap keeping the class mix: a number or pilot/development/production")
@@ -83,8 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return _parser().parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
@@ -104,16 +109,23 @@ def _init(args) -> int:
     return 0
 
 
-def _convert(args) -> int:
-    from omr_core.datasets.convert import ConvertConfig, convert_deepscores, resolve_max_pages
+def convert_config(args) -> "ConvertConfig":
+    """The ConvertConfig that `convert` arguments describe (inverse of ConvertConfig.cli_args)."""
+    from omr_core.datasets.convert import ConvertConfig, resolve_max_pages
 
-    config = ConvertConfig(
+    return ConvertConfig(
         source=args.source, output=args.output, annotation_set=args.annotation_set, class_set=args.class_set,
         class_sets_yaml=args.class_sets_yaml, tile_px=args.tile, overlap_px=args.overlap,
-        min_visibility=args.min_visibility, val_fraction=args.val_fraction, seed=args.seed,
+        min_visibility=args.min_visibility, elongation=args.elongation, val_fraction=args.val_fraction, seed=args.seed,
         max_pages=resolve_max_pages(args.max_pages), labels_only=args.labels_only, sample_size=args.sample,
         overwrite=args.overwrite,
     )
+
+
+def _convert(args) -> int:
+    from omr_core.datasets.convert import convert_deepscores
+
+    config = convert_config(args)
     progress = _Progress("convert")
     result = convert_deepscores(config, progress)
     progress.close()

@@ -6,7 +6,7 @@ import streamlit as st
 import yaml
 
 from omr_core.catalog import ANNOTATION_SETS, ClassSetError, load_class_sets, resolve_class_sets
-from omr_core.datasets.convert import image_folder
+from omr_core.datasets.convert import ConvertConfig, image_folder
 from omr_core.datasets.gallery import class_gallery
 from omr_core.datasets.index import DatasetIndex
 from omr_core.datasets.scaling import SCALE_PRESETS
@@ -147,15 +147,15 @@ with tabs[4]:
             source = other if picked == "Another folder…" else str(ws.source(picked))
             if not source:
                 raise ValueError("choose a source folder")
-            args = ["convert", source, str(ws.dataset(check_name(name))), "--class-set", class_set,
-                    "--annotation-set", annotation_set, "--overlap", str(int(overlap)),
-                    "--val-fraction", str(val_fraction), "--seed", str(int(seed)),
-                    "--class-sets-yaml", str(ws.class_sets_yaml)]
-            args += [] if tile == "whole pages" else ["--tile", str(tile)]
-            args += [] if cap == "all pages" else ["--max-pages", cap]
-            args += ["--labels-only"] if labels_only else []
-            args += ["--overwrite"] if overwrite else []
-            job = start_job(ws.jobs, "convert", args, f"convert {name}")
+            config = ConvertConfig(
+                source=source, output=str(ws.dataset(check_name(name))), annotation_set=annotation_set,
+                class_set=class_set, class_sets_yaml=str(ws.class_sets_yaml),
+                tile_px=None if tile == "whole pages" else int(tile), overlap_px=int(overlap),
+                val_fraction=float(val_fraction), seed=int(seed),
+                max_pages=None if cap == "all pages" else SCALE_PRESETS[cap], labels_only=labels_only,
+                overwrite=overwrite,
+            )
+            job = start_job(ws.jobs, "convert", config.cli_args(), f"convert {name}")
             st.session_state["dataset-convert-watch"] = job.folder.name
             st.rerun()
         except ValueError as exc:

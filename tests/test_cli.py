@@ -23,3 +23,15 @@ def test_classes_explains_the_plans_short_names(capsys):
     assert main(["classes"]) == 0
     printed = capsys.readouterr().out
     assert "noteheadFull = noteheadBlackOnLine, noteheadBlackInSpace" in printed and "3.4" in printed
+
+
+def test_config_round_trips_through_cli_args(tmp_path):
+    from omr_core.cli import convert_config, parse_args
+    from omr_core.datasets.convert import ConvertConfig
+
+    config = ConvertConfig(source="a", output="b", annotation_set="muscima++", class_set="all", class_sets_yaml="c.yaml",
+                           tile_px=1024, overlap_px=200, min_visibility=0.6, elongation=3.0, val_fraction=0.2, seed=7, max_pages=1000,
+                           labels_only=True, sample_size=12, overwrite=True)
+    assert convert_config(parse_args(config.cli_args())) == config
+    plain = ConvertConfig(source="a", output="b")
+    assert convert_config(parse_args(plain.cli_args())) == plain

@@ -67,6 +67,19 @@ class ConvertConfig:
     def cut_rule(self) -> CutRule:
         return CutRule(self.min_visibility, self.elongation)
 
+    def cli_args(self) -> list[str]:
+        """The `python -m omr_core convert ...` arguments that make this same conversion (for background jobs)."""
+        args = ["convert", self.source, self.output, "--annotation-set", self.annotation_set, "--class-set",
+                self.class_set, "--overlap", str(self.overlap_px), "--min-visibility", str(self.min_visibility),
+                "--elongation", str(self.elongation),
+                "--val-fraction", str(self.val_fraction), "--seed", str(self.seed), "--sample", str(self.sample_size)]
+        args += ["--class-sets-yaml", self.class_sets_yaml] if self.class_sets_yaml else []
+        args += ["--tile", str(self.tile_px)] if self.tile_px else []
+        args += ["--max-pages", str(self.max_pages)] if self.max_pages else []
+        args += ["--labels-only"] if self.labels_only else []
+        args += ["--overwrite"] if self.overwrite else []
+        return args
+
 
 @dataclass
 class ConversionResult:
