@@ -158,7 +158,10 @@ def _sample(args) -> int:
 def _drawn(args) -> int:
     from omr_core.datasets.drawn_pages import make_drawn_source
 
-    print(make_drawn_source(args.folder, n_pages=args.pages, seed=args.seed))
+    progress = _Progress("draw")
+    folder = make_drawn_source(args.folder, n_pages=args.pages, seed=args.seed, progress=progress)
+    progress.close()
+    print(folder)
     return 0
 
 

@@ -106,7 +106,7 @@ def make_default(ws: Workspace, n_pages: int = 60, seed: int = 0, progress=None)
 
     source = ws.source(DEFAULT_SOURCE)
     if not any(source.glob("*.json")):
-        make_drawn_source(source, n_pages=n_pages, seed=seed)
+        make_drawn_source(source, n_pages=n_pages, seed=seed, progress=progress)
     config = ConvertConfig(
         source=str(source),
         output=str(ws.dataset(DEFAULT_DATASET)),

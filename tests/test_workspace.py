@@ -23,6 +23,8 @@ def test_names_never_become_paths_outside(name):
 
 def test_default_workspace_is_a_real_converted_set(tmp_path):
     ws = Workspace.open(tmp_path / "ws")
-    dataset = make_default(ws, n_pages=4)
+    seen = []
+    dataset = make_default(ws, n_pages=4, progress=lambda done, total, message: seen.append((done, total, message)))
+    assert ("drawing" in seen[0][2]) and seen[3][:2] == (4, 4)  # drawing reports too, not only conversion
     assert dataset.name == DEFAULT_DATASET and ws.list_datasets() == [DEFAULT_DATASET] and not ws.is_empty()
     assert (dataset / "reports" / "report.html").is_file() and (dataset / "index.parquet").is_file()

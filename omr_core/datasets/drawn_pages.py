@@ -218,8 +218,10 @@ def _rest(page: _Page, rng, lines, x, s):
 
 
 def make_drawn_source(folder: Path | str, n_pages: int = 60, seed: int = 0, test_fraction: float = 0.1,
-                      wh: tuple[int, int] = PAGE_WH) -> Path:
-    """Write a DeepScores-format folder: `images/*.png`, `deepscores_train.json`, `deepscores_test.json`."""
+                      wh: tuple[int, int] = PAGE_WH, progress=None) -> Path:
+    """Write a DeepScores-format folder: `images/*.png`, `deepscores_train.json`, `deepscores_test.json`.
+
+    `progress(done, total, message)` is called after each page."""
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     ids = name_to_id("deepscores")
@@ -235,6 +237,8 @@ def make_drawn_source(folder: Path | str, n_pages: int = 60, seed: int = 0, test
         det = Detections(xyxy, np.array([ids[n] for n in names], dtype=np.int64))
         split = "test" if i >= n_pages - n_test else "train"
         records[split].append(ImageRecord(str(i + 1), file_name, wh[0], wh[1], det, {}))
+        if progress:
+            progress(i + 1, n_pages, f"drawing {file_name}")
     for split, recs in records.items():
         write_deepscores(folder / f"deepscores_{split}.json", recs,
                          info={"description": f"omr_core drawn pages (seed {seed})", "version": "2.0"})
