@@ -38,16 +38,31 @@ def _catalogue_ids() -> dict[str, int]:
     return ids
 
 
+# The classes a user looks at most (the stages' classes and the lines drawn across them) get 20 different
+# colours; by catalogue id alone, stem, legerLine and beam (ids 42, 2, 122) would share one.
+DISTINCT_CLASSES = (
+    "noteheadBlackOnLine", "noteheadBlackInSpace", "noteheadHalfOnLine", "noteheadHalfInSpace", "noteheadWholeOnLine",
+    "noteheadWholeInSpace", "stem", "clefG", "restQuarter", "beam", "augmentationDot", "accidentalSharp",
+    "accidentalFlat", "accidentalNatural", "legerLine", "staff", "keySharp", "keyFlat", "slur", "tie",
+)
+
+
 def class_color(name: str) -> tuple[int, int, int]:
     """Stable RGB colour of a class name.
 
-    DeepScoresV2 names take palette entry (catalogue id - 1) mod 20: the catalogue lists related classes
-    together (noteheads, clefs, rests), so the classes most easily confused get different colours. Other
-    names hash (CRC-32, stable across runs unlike `hash()`) into the same palette.
+    The classes of DISTINCT_CLASSES each have their own palette entry. Other DeepScoresV2 names take entry
+    (catalogue id - 1) mod 20, so neighbours in the catalogue (related classes) differ; other names hash
+    (CRC-32, stable across runs unlike `hash()`) into the same palette.
     """
-    catalogue_id = _catalogue_ids().get(canonical_name(name))
+    name = canonical_name(name)
+    if name in _DISTINCT_INDEX:
+        return PALETTE_RGB[_DISTINCT_INDEX[name]]
+    catalogue_id = _catalogue_ids().get(name)
     index = catalogue_id - 1 if catalogue_id is not None else zlib.crc32(name.encode("utf-8"))
     return PALETTE_RGB[index % len(PALETTE_RGB)]
+
+
+_DISTINCT_INDEX = {name: i for i, name in enumerate(DISTINCT_CLASSES)}
 
 
 def split_color(split: str) -> tuple[int, int, int]:

@@ -113,3 +113,10 @@ def test_to_data_uri_png_is_lossless():
 def test_to_data_uri_rejects_unknown_format():
     with pytest.raises(ValueError, match="fmt"):
         to_data_uri(white(), fmt="gif")
+
+
+def test_the_classes_users_look_at_most_have_distinct_colours():
+    from omr_core.viz.draw import DISTINCT_CLASSES, class_color
+
+    assert len({class_color(n) for n in DISTINCT_CLASSES}) == len(DISTINCT_CLASSES)
+    assert class_color("ledgerLine") == class_color("legerLine")
