@@ -18,9 +18,10 @@ def white(h: int = 100, w: int = 120) -> np.ndarray:
     "name, expected_index",
     [
         ("brace", 0),  # catalogue id 1
-        ("stem", (42 - 1) % 20),
-        ("clefG", (6 - 1) % 20),
-        ("ledgerLine", (2 - 1) % 20),  # the synonym gets legerLine's colour
+        ("restHalf", (86 - 1) % 20),  # outside DISTINCT_CLASSES: by catalogue id
+        ("stem", 6),  # DISTINCT_CLASSES: by its place there
+        ("clefG", 7),
+        ("ledgerLine", 14),  # the synonym gets legerLine's colour
         ("my own class", zlib.crc32(b"my own class") % 20),
     ],
 )
