@@ -51,6 +51,8 @@ def convert(
     """
     source, target = BoxMode(source), BoxMode(target)
     array = _as_boxes(boxes, source)
+    if source is target:
+        return array.copy()  # obb8 -> obb8 must keep a rotated box's corners, not its axis-aligned extent
     if BoxMode.CXCYWHN in (source, target) and image_wh is None:
         raise ValueError("image_wh=(width, height) is required to convert normalised boxes")
     xyxy = _to_xyxy(array, source, image_wh)

@@ -67,3 +67,8 @@ def test_paired_iou_matches_the_diagonal_of_the_full_matrix():
     np.testing.assert_allclose(box_iou_paired(a, b), np.diag(box_iou(a, b)))
     with pytest.raises(ValueError, match="same shape"):
         box_iou_paired(a, b[:3])
+
+
+def test_same_mode_keeps_rotated_corners():
+    diamond = np.array([[30.0, 10.0, 50.0, 30.0, 30.0, 50.0, 10.0, 30.0]])
+    np.testing.assert_allclose(convert(diamond, "obb8", "obb8"), diamond)
