@@ -4,6 +4,8 @@
     python -m omr_core convert SOURCE OUTPUT --class-set 3.1 --tile 640 --max-pages pilot
     python -m omr_core validate DATASET                      # re-check a converted set, rewrite its report
     python -m omr_core sample DATASET --n 100 --seed 0       # visual sample report
+    python -m omr_core generate FOLDER --pages 60            # DeepScores-format pages engraved from music21's corpus
+    python -m omr_core scan SOURCE OUTPUT --preset phone     # a scan-like variant of a DeepScores-format folder
     python -m omr_core drawn FOLDER --pages 60               # a DeepScores-format folder of drawn pages
     python -m omr_core classes                               # class sets, aliases and what they mean
 """
@@ -73,6 +75,22 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("dataset")
     sample.add_argument("--n", type=int, default=100)
     sample.add_argument("--seed", type=int, default=0)
+
+    generate = sub.add_parser("generate", help="engrave music21's corpus with Verovio into a DeepScores-format folder")
+    generate.add_argument("folder")
+    generate.add_argument("--pages", type=int, default=60)
+    generate.add_argument("--collections", nargs="*", default=[], help="corpus folders (bach, beethoven...); default all")
+    generate.add_argument("--fonts", nargs="*", default=None, help="SMuFL fonts; default all five")
+    generate.add_argument("--pages-per-piece", type=int, default=3)
+    generate.add_argument("--test-fraction", type=float, default=0.1)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--workers", type=int, default=2)
+
+    scan = sub.add_parser("scan", help="write a scan-like variant of a DeepScores-format folder (boxes moved with the page)")
+    scan.add_argument("source")
+    scan.add_argument("output")
+    scan.add_argument("--preset", default="phone", choices=["phone", "scan", "light"])
+    scan.add_argument("--seed", type=int, default=0)
 
     drawn = sub.add_parser("drawn", help="write a DeepScores-format folder of simple drawn pages")
     drawn.add_argument("folder")
@@ -155,6 +173,33 @@ def _sample(args) -> int:
     return 0
 
 
+def _generate(args) -> int:
+    from omr_core.rendering.generate import FONTS, GenerateConfig, generate
+
+    config = GenerateConfig(output=args.folder, n_pages=args.pages, collections=tuple(args.collections),
+                            fonts=tuple(args.fonts or FONTS), max_pages_per_piece=args.pages_per_piece,
+                            test_fraction=args.test_fraction, seed=args.seed, workers=args.workers)
+    progress = _Progress("generate")
+    result = generate(config, progress)
+    progress.close()
+    print(f"{result.pages} pages from {sum(len(v) for v in result.pieces.values())} pieces in {result.seconds} s "
+          f"({result.pages / max(result.seconds, 1e-9):.1f} pages/s); {len(result.failed)} pieces failed")
+    for failure in result.failed[:20]:
+        print(f"  failed: {failure['piece']}: {failure['failed']}")
+    print(result.output)
+    return 0
+
+
+def _scan(args) -> int:
+    from omr_core.datasets.scan_variant import make_scan_variant
+
+    progress = _Progress("scan")
+    output = make_scan_variant(args.source, args.output, preset=args.preset, seed=args.seed, progress=progress)
+    progress.close()
+    print(output)
+    return 0
+
+
 def _drawn(args) -> int:
     from omr_core.datasets.drawn_pages import make_drawn_source
 
@@ -180,5 +225,5 @@ def _classes(args) -> int:
     return 0
 
 
-_COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample": _sample, "drawn": _drawn,
-             "classes": _classes}
+_COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample": _sample, "generate": _generate,
+             "scan": _scan, "drawn": _drawn, "classes": _classes}

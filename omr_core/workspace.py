@@ -23,8 +23,8 @@ from pathlib import Path
 from omr_core.catalog.class_sets import DEFAULT_CLASS_SETS_YAML
 
 ENV_VAR = "SCOREEYE_WORKSPACE"
-DEFAULT_SOURCE = "drawn-default"
-DEFAULT_DATASET = "drawn-default-all"
+DEFAULT_SOURCE = "corpus-default"
+DEFAULT_DATASET = "corpus-default-all"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -98,15 +98,14 @@ class Workspace:
 
 
 def make_default(ws: Workspace, n_pages: int = 60, seed: int = 0, progress=None) -> Path:
-    """First start: a small DeepScores-format source of drawn pages, converted with every class.
+    """First start: pages engraved from music21's corpus (DeepScores format), converted with every class.
 
-    Returns the converted dataset's folder."""
+    Returns the converted dataset's folder. Generation resumes if a first start was interrupted."""
     from omr_core.datasets.convert import ConvertConfig, convert_deepscores
-    from omr_core.datasets.drawn_pages import make_drawn_source
+    from omr_core.rendering.generate import GenerateConfig, generate
 
     source = ws.source(DEFAULT_SOURCE)
-    if not any(source.glob("*.json")):
-        make_drawn_source(source, n_pages=n_pages, seed=seed, progress=progress)
+    generate(GenerateConfig(output=str(source), n_pages=n_pages, seed=seed), progress)
     config = ConvertConfig(
         source=str(source),
         output=str(ws.dataset(DEFAULT_DATASET)),

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import APP
 
 from omr_core.jobs import list_jobs
-from omr_core.workspace import Workspace
+from omr_core.workspace import DEFAULT_DATASET, Workspace
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def tab(at, label):
 def test_overview_charts_gallery(app):
     assert app.title[0].value == "Dataset"
     assert [t.label for t in app.tabs] == ["Overview", "Validation", "Class distribution", "Gallery", "Convert", "Class sets"]
-    assert app.selectbox(key="dataset-name").value == "drawn-default-all"
+    assert app.selectbox(key="dataset-name").value == DEFAULT_DATASET
     assert {m.label for m in tab(app, "Overview").metric} >= {"Images", "Boxes", "Pages", "Classes"}
     assert len(tab(app, "Class distribution").get("plotly_chart")) == 3
     gallery = tab(app, "Gallery")
@@ -90,7 +90,7 @@ def test_first_start_makes_the_default_workspace(tmp_path, monkeypatch):
         time.sleep(0.5)
     assert job.state() == "done", job.log_tail()
     at.run()
-    assert at.selectbox(key="dataset-name").value == "drawn-default-all"
+    assert at.selectbox(key="dataset-name").value == DEFAULT_DATASET
 
 
 def test_a_failed_first_start_shows_its_log_and_can_be_retried(tmp_path, monkeypatch):

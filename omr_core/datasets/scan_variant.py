@@ -1,0 +1,64 @@
+"""A scan-like variant of a DeepScores-format folder: the same pages through `scan_noise.scan_page`.
+
+    python -m omr_core scan SOURCE OUTPUT --preset phone --seed 0
+
+Every page is warped and degraded; its boxes move with it (`a_bbox` the extent, `o_bbox` the moved corners,
+so a rotated page keeps oriented boxes), and a box that leaves the page is dropped. Page p of a run always
+gets the same noise for the same seed. Works on any DeepScoresV2-format folder, real or generated; the
+muscima++ slot of `cat_id` is not carried over.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from omr_core.datasets.convert import find_annotation_files, image_folder
+from omr_core.datasets.scan_noise import ScanConfig, ScanResult, scan_page
+from omr_core.formats.deepscores import DeepScoresReader, write_deepscores
+from omr_core.structures.detections import Detections
+from omr_core.structures.record import ImageRecord
+
+
+def scan_record(pixels: np.ndarray, record: ImageRecord, preset: str, seed: int, ordinal: int) -> tuple[ScanResult, ImageRecord]:
+    """One page through the scan model. Returns the raw result and the record with moved, visible boxes."""
+    det = record.detections
+    rng = np.random.default_rng([seed, ordinal])
+    result = scan_page(pixels, det.xyxy, rng, ScanConfig.preset(preset), obb8=det.data.get("obb8"))
+    keep = result.visible
+    moved = Detections(result.xyxy[keep], det.class_id[keep],
+                       data={**{k: v[keep] for k, v in det.data.items()}, "obb8": result.obb8[keep]})
+    scanned = ImageRecord(record.image_id, record.file_name, record.width, record.height, moved, record.categories,
+                          record.group, {**record.meta, "scan": result.applied})
+    return result, scanned
+
+
+def make_scan_variant(source: str | Path, output: str | Path, preset: str = "phone", seed: int = 0,
+                      progress: Callable[[int, int, str], None] | None = None) -> Path:
+    source, output = Path(source), Path(output)
+    if output.resolve() == source.resolve():
+        raise ValueError(f"{output}: the scan variant needs its own folder, not the source's")
+    ScanConfig.preset(preset)  # an unknown preset fails before any work
+    (output / "images").mkdir(parents=True, exist_ok=True)
+    ordinal = 0
+    for json_path, _ in find_annotation_files(source):
+        reader = DeepScoresReader(json_path)
+        total = len(reader.read_pages())
+        records = []
+        for done, record in enumerate(reader.records(), start=1):
+            pixels = cv2.imread(str(image_folder(source) / record.file_name), cv2.IMREAD_UNCHANGED)
+            if pixels is None:
+                continue  # the converter's validation reports missing and corrupt images of the source
+            result, scanned = scan_record(pixels, record, preset, seed, ordinal)
+            ordinal += 1
+            if not cv2.imwrite(str(output / "images" / record.file_name), result.pixels):
+                raise OSError(f"{output / 'images' / record.file_name}: could not write the page")
+            records.append(scanned)
+            if progress:
+                progress(done, total, f"{json_path.name}: {record.file_name}")
+        info = {**reader.info, "scan_variant": {"of": str(source), "preset": preset, "seed": seed}}
+        write_deepscores(output / json_path.name, records, info=info)
+    return output
