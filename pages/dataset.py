@@ -10,6 +10,8 @@ from omr_core.datasets.convert import ConvertConfig, image_folder
 from omr_core.datasets.gallery import class_gallery
 from omr_core.datasets.index import DatasetIndex
 from omr_core.datasets.scaling import SCALE_PRESETS
+from omr_core.datasets.scan_variant import preview
+from omr_core.rendering.generate import FONTS, GenerateConfig, corpus_collections
 from omr_core.jobs import list_jobs, start_job
 from omr_core.ui import current_workspace, ensure_default, job_panel, load_json_file, retry_button
 from omr_core.viz import box_size_figure, class_counts_figure, imbalance_figure
@@ -25,9 +27,10 @@ if init_job is not None:
     retry_button(init_job, "dataset-init-retry")
     st.stop()
 
-for job in list_jobs(ws.jobs, "convert")[:1]:
-    if job.state() == "running" or st.session_state.get("dataset-convert-watch") == job.folder.name:
-        job_panel(job, "dataset-convert")
+for kind in ("convert", "generate", "scan"):
+    for job in list_jobs(ws.jobs, kind)[:1]:
+        if job.state() == "running" or st.session_state.get(f"dataset-{kind}-watch") == job.folder.name:
+            job_panel(job, f"dataset-{kind}")
 
 datasets = ws.list_datasets()
 if not datasets:
@@ -37,7 +40,7 @@ dataset = ws.dataset(dataset_name) if dataset_name else None
 report = load_json_file(dataset / "reports" / "validation.json") if dataset else None
 conversion = load_json_file(dataset / "conversion.json") if dataset else None
 
-tabs = st.tabs(["Overview", "Validation", "Class distribution", "Gallery", "Convert", "Class sets"])
+tabs = st.tabs(["Overview", "Validation", "Class distribution", "Gallery", "Convert", "Generate", "Class sets"])
 
 with tabs[0]:
     if conversion:
@@ -164,6 +167,47 @@ with tabs[4]:
         st.caption("Sources in this workspace: " + ", ".join(f"`{s}` ({image_folder(ws.source(s)).name}/)" for s in sources))
 
 with tabs[5]:
+    st.markdown("Engrave real scores from music21's corpus with Verovio into a new DeepScoresV2-format source "
+                "(pages split by piece), then convert it in the Convert tab.")
+    with st.form("dataset-generate-form"):
+        cols = st.columns(3)
+        gen_name = cols[0].text_input("Source name", value="corpus-pages", key="dataset-gen-name")
+        gen_pages = cols[1].number_input("Pages", value=200, min_value=1, step=50, key="dataset-gen-pages")
+        gen_seed = cols[2].number_input("Seed", value=0, step=1, key="dataset-gen-seed")
+        gen_collections = st.multiselect("Collections (none: all)", corpus_collections(), key="dataset-gen-collections")
+        gen_fonts = st.multiselect("Fonts", list(FONTS), default=list(FONTS), key="dataset-gen-fonts")
+        generate_clicked = st.form_submit_button("Generate", type="primary")
+    if generate_clicked:
+        try:
+            gen_config = GenerateConfig(output=str(ws.source(check_name(gen_name))), n_pages=int(gen_pages),
+                                        collections=tuple(gen_collections), fonts=tuple(gen_fonts), seed=int(gen_seed))
+            job = start_job(ws.jobs, "generate", gen_config.cli_args(), f"generate {gen_name}")
+            st.session_state["dataset-generate-watch"] = job.folder.name
+            st.rerun()
+        except ValueError as exc:
+            st.error(str(exc))
+    st.subheader("Scan-like variant")
+    if sources:
+        cols = st.columns(4)
+        scan_source = cols[0].selectbox("Source", sources, key="dataset-scan-source")
+        scan_page_index = cols[1].number_input("Page", value=0, min_value=0, step=1, key="dataset-scan-page")
+        scan_preset = cols[2].selectbox("Preset", ["phone", "scan", "light"], key="dataset-scan-preset")
+        scan_seed = cols[3].number_input("Seed", value=0, step=1, key="dataset-scan-seed")
+        try:
+            clean, noisy, page_name = preview(ws.source(scan_source), int(scan_page_index), scan_preset, int(scan_seed))
+            left, right = st.columns(2)
+            left.image(clean, caption=f"{page_name}: clean")
+            right.image(noisy, caption=f"{page_name}: {scan_preset}")
+        except (IndexError, FileNotFoundError) as exc:
+            st.warning(str(exc))
+        if st.button("Make the scan-like variant of this source", key="dataset-scan-make"):
+            target = ws.source(check_name(f"{scan_source}-{scan_preset}"))
+            job = start_job(ws.jobs, "scan", ["scan", str(ws.source(scan_source)), str(target), "--preset", scan_preset,
+                                              "--seed", str(int(scan_seed))], f"scan {scan_source}")
+            st.session_state["dataset-scan-watch"] = job.folder.name
+            st.rerun()
+
+with tabs[6]:
     st.markdown(f"The stages of progressive class expansion, from `{ws.class_sets_yaml}`. Edit and save; "
                 "every name is checked against the DeepScoresV2 classes before the file is written.")
     text = st.text_area("class_sets.yaml", ws.class_sets_yaml.read_text(), height=420, key="dataset-class-sets-text")

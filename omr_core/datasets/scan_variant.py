@@ -62,3 +62,24 @@ def make_scan_variant(source: str | Path, output: str | Path, preset: str = "pho
         info = {**reader.info, "scan_variant": {"of": str(source), "preset": preset, "seed": seed}}
         write_deepscores(output / json_path.name, records, info=info)
     return output
+
+
+def preview(source: str | Path, page_index: int, preset: str = "phone", seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """Page `page_index` of a DeepScores-format folder, clean and scan-like, each (h, w, 3) RGB with its boxes
+    drawn, and the page's file name: what the variant would make of it."""
+    from omr_core.viz.draw import draw_detections
+
+    source = Path(source)
+    ordinal = 0
+    for json_path, _ in find_annotation_files(source):
+        for record in DeepScoresReader(json_path).records():
+            if ordinal == page_index:
+                pixels = cv2.imread(str(image_folder(source) / record.file_name), cv2.IMREAD_GRAYSCALE)
+                if pixels is None:
+                    raise FileNotFoundError(f"{image_folder(source) / record.file_name}: missing or unreadable page image")
+                result, scanned = scan_record(pixels, record, preset, seed, ordinal)
+                clean = draw_detections(pixels, record.detections, record.categories, thickness=2)
+                noisy = draw_detections(result.pixels, scanned.detections, record.categories, thickness=2)
+                return clean, noisy, record.file_name
+            ordinal += 1
+    raise IndexError(f"{source}: has {ordinal} pages, so there is no page {page_index}")

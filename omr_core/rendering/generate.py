@@ -27,7 +27,7 @@ import re
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable
@@ -65,6 +65,12 @@ class GenerateConfig:
         if self.n_pages <= 0 or not 0 <= self.test_fraction < 1:
             raise ValueError(f"need n_pages > 0 and 0 <= test_fraction < 1, got {self.n_pages}, {self.test_fraction}")
 
+    def cli_args(self) -> list[str]:
+        """The `python -m omr_core generate ...` arguments of this run (for background jobs)."""
+        return ["generate", self.output, "--pages", str(self.n_pages), "--collections", *self.collections,
+                "--fonts", *self.fonts, "--pages-per-piece", str(self.max_pages_per_piece),
+                "--test-fraction", str(self.test_fraction), "--seed", str(self.seed), "--workers", str(self.workers)]
+
 
 @dataclass(frozen=True)
 class Task:
@@ -84,10 +90,20 @@ def corpus_root() -> Path:
     return Path(music21.__file__).parent / "corpus"
 
 
+def corpus_collections() -> list[str]:
+    """The corpus's top-level folders that hold pieces Verovio can read."""
+    return sorted({piece.split("/", 1)[0] for piece in list_pieces()})
+
+
+@lru_cache(maxsize=1)
+def _all_pieces() -> tuple[str, ...]:
+    root = corpus_root()
+    return tuple(sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.suffix.lower() in SUFFIXES))
+
+
 def list_pieces(collections: tuple[str, ...] = ()) -> list[str]:
     """Corpus files Verovio can read, relative to the corpus folder, sorted."""
-    root = corpus_root()
-    pieces = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.suffix.lower() in SUFFIXES)
+    pieces = list(_all_pieces())
     if collections:
         known = {p.split("/", 1)[0] for p in pieces}
         missing = [c for c in collections if c not in known]

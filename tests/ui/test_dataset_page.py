@@ -26,7 +26,8 @@ def tab(at, label):
 
 def test_overview_charts_gallery(app):
     assert app.title[0].value == "Dataset"
-    assert [t.label for t in app.tabs] == ["Overview", "Validation", "Class distribution", "Gallery", "Convert", "Class sets"]
+    assert [t.label for t in app.tabs] == ["Overview", "Validation", "Class distribution", "Gallery", "Convert",
+                                           "Generate", "Class sets"]
     assert app.selectbox(key="dataset-name").value == DEFAULT_DATASET
     assert {m.label for m in tab(app, "Overview").metric} >= {"Images", "Boxes", "Pages", "Classes"}
     assert len(tab(app, "Class distribution").get("plotly_chart")) == 3
@@ -115,3 +116,23 @@ def test_a_failed_first_start_shows_its_log_and_can_be_retried(tmp_path, monkeyp
     while jobs[0].state() == "running" and time.time() < deadline:
         time.sleep(0.2)
     assert jobs[0].state() != "running"
+
+
+def test_scan_preview_shows_the_page_clean_and_scanned(app):
+    assert len(tab(app, "Generate").get("image")) == 2
+    app.selectbox(key="dataset-scan-preset").set_value("scan").run()
+    assert not app.exception and len(tab(app, "Generate").get("image")) == 2
+
+
+def test_generate_form_starts_a_background_job(app, ready_workspace):
+    app.text_input(key="dataset-gen-name").set_value("from-form")
+    app.number_input(key="dataset-gen-pages").set_value(2)
+    app.multiselect(key="dataset-gen-collections").set_value(["bach"])
+    app.button(key="FormSubmitter:dataset-generate-form-Generate").click().run()
+    assert not app.exception, app.exception
+    job = list_jobs(ready_workspace.jobs, "generate")[0]
+    deadline = time.time() + 120
+    while job.state() == "running" and time.time() < deadline:
+        time.sleep(0.3)
+    assert job.state() == "done", job.log_tail()
+    assert "from-form" in ready_workspace.list_sources()
