@@ -6,6 +6,7 @@
     python -m omr_core sample DATASET --n 100 --seed 0       # visual sample report
     python -m omr_core generate FOLDER --pages 60            # DeepScores-format pages engraved from music21's corpus
     python -m omr_core scan SOURCE OUTPUT --preset phone     # a scan-like variant of a DeepScores-format folder
+    python -m omr_core boxcheck --pieces 2                   # generated boxes against their ink, per font and class
     python -m omr_core drawn FOLDER --pages 60               # a DeepScores-format folder of drawn pages
     python -m omr_core classes                               # class sets, aliases and what they mean
 """
@@ -91,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("output")
     scan.add_argument("--preset", default="phone", choices=["phone", "scan", "light"])
     scan.add_argument("--seed", type=int, default=0)
+
+    boxcheck = sub.add_parser("boxcheck", help="measure generated boxes against each symbol's own ink, per font and class")
+    boxcheck.add_argument("--pieces", type=int, default=2, help="pieces per font (first page of each)")
+    boxcheck.add_argument("--fonts", nargs="*", default=None)
+    boxcheck.add_argument("--seed", type=int, default=0)
+    boxcheck.add_argument("--json", help="also write the summary here")
 
     drawn = sub.add_parser("drawn", help="write a DeepScores-format folder of simple drawn pages")
     drawn.add_argument("folder")
@@ -200,6 +207,24 @@ def _scan(args) -> int:
     return 0
 
 
+def _boxcheck(args) -> int:
+    from omr_core.rendering.box_check import check_fonts
+    from omr_core.rendering.generate import FONTS
+
+    summary = check_fonts(tuple(args.fonts or FONTS), args.pieces, args.seed)
+    for font, classes in summary.items():
+        overall = classes.get("all", {})
+        print(f"{font}: {overall.get('boxes', 0)} boxes, median {overall.get('median_px', float('nan')):.2f} px, "
+              f"p95 {overall.get('p95_px', float('nan')):.2f} px, max {overall.get('max_px', float('nan')):.2f} px")
+    print("per class (all fonts): boxes, median, p95, max (px)")
+    for name, stats in summary["all fonts"].items():
+        print(f"  {name:32s} {stats['boxes']:6d} {stats['median_px']:6.2f} {stats['p95_px']:6.2f} {stats['max_px']:6.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+    worst = summary["all fonts"].get("all", {})
+    return 0 if worst.get("median_px", 9) <= 0.5 and worst.get("p95_px", 9) <= 1.0 else 1
+
+
 def _drawn(args) -> int:
     from omr_core.datasets.drawn_pages import make_drawn_source
 
@@ -226,4 +251,4 @@ def _classes(args) -> int:
 
 
 _COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample": _sample, "generate": _generate,
-             "scan": _scan, "drawn": _drawn, "classes": _classes}
+             "scan": _scan, "boxcheck": _boxcheck, "drawn": _drawn, "classes": _classes}

@@ -14,7 +14,7 @@ from collections import defaultdict
 import numpy as np
 import skia
 
-from omr_core.rendering.verovio_page import RenderedPage, Symbol
+from omr_core.rendering.verovio_page import RenderedPage, Symbol, render_svg
 
 
 def ink_extent(symbol: Symbol, coverage: float = 0.5, margin_px: int = 3) -> tuple[int, int, int, int] | None:
@@ -61,3 +61,31 @@ def summarise(errors: dict[str, np.ndarray]) -> dict[str, dict]:
         every = np.concatenate([e.ravel() for e in errors.values()])
         out["all"] = stats(every, sum(len(e) for e in errors.values()))
     return out
+
+
+def check_fonts(fonts: tuple[str, ...], n_pieces: int = 2, seed: int = 0, collections: tuple[str, ...] = ()) -> dict:
+    """Engrave the first pages of `n_pieces` corpus pieces in each font and measure every box against its ink.
+
+    Returns {font: summarise(...)} plus "all fonts"."""
+    from omr_core.rendering.generate import GenerateConfig, corpus_root, list_pieces, load_score, plan_tasks
+    import verovio
+
+    tasks = [t for t in plan_tasks(GenerateConfig(output="-", seed=seed), list_pieces(collections))
+             if not t.piece.endswith(".abc")][:n_pieces]
+    per_font: dict[str, dict[str, list]] = {}
+    everything: dict[str, list] = defaultdict(list)
+    for font in fonts:
+        errors: dict[str, list] = defaultdict(list)
+        for task in tasks:
+            toolkit = verovio.toolkit()
+            toolkit.setOptions({"font": font, "scale": task.scale, "pageWidth": 2100, "pageHeight": 2970,
+                                "adjustPageHeight": False})
+            if not toolkit.loadData(load_score(corpus_root() / task.piece)):
+                continue
+            page = render_svg(toolkit.renderToSVG(1), 1960, 2772, font)
+            for name, values in box_errors(page).items():
+                errors[name].append(values)
+                everything[name].append(values)
+        per_font[font] = summarise({k: np.concatenate(v) for k, v in errors.items()})
+    per_font["all fonts"] = summarise({k: np.concatenate(v) for k, v in everything.items()})
+    return per_font

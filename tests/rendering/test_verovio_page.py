@@ -95,3 +95,13 @@ def test_hairpin_direction_and_tenor_clef():
     counts = Counter(s.class_name for s in render_svg(svg, 1960, 2772).symbols)
     assert counts["dynamicCrescendoHairpin"] == 1 and counts["dynamicDiminuendoHairpin"] == 1
     assert counts["clefCTenor"] == 1
+
+
+def test_boxcheck_tool_reports_per_font_and_class():
+    from omr_core.rendering.box_check import check_fonts
+
+    summary = check_fonts(("Leland",), n_pieces=1, collections=("bach",))
+    assert {"Leland", "all fonts"} <= summary.keys()
+    overall = summary["all fonts"]["all"]
+    assert overall["boxes"] > 50 and overall["median_px"] <= 0.5 and overall["p95_px"] <= 1.0
+    assert "noteheadBlackOnLine" in summary["Leland"] or "noteheadBlackInSpace" in summary["Leland"]
