@@ -78,9 +78,10 @@ PRIMITIVES = {
     "tupletBracket": "tupletBracket", "dots": "augmentationDot", "octave": "ottavaBracket", "mRest": "restHBar",
 }
 
-# groups whose ink is never labelled (text, as in DeepScores; barlines and brackets: DeepScores has no class)
-UNLABELLED = {"barLine", "grpSym", "label", "labelAbbr", "text", "tempo", "dir", "harm", "verse", "syl", "fing",
-              "mNum", "pgHead", "pgFoot", "reh", "ending", "lb", "rend"}
+# groups whose ink is never labelled: text, as in DeepScores. (Barlines and brackets are left unlabelled by
+# having no entry above; their groups also hold repeat dots and the brace, which are labelled.)
+UNLABELLED = {"label", "labelAbbr", "text", "tempo", "dir", "harm", "verse", "syl", "fing", "mNum", "pgHead",
+              "pgFoot", "reh", "ending", "lb", "rend"}
 
 
 def glyph_class(code: str, groups: tuple[str, ...], small: bool, position: int | None) -> str | None:

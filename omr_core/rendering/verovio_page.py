@@ -8,8 +8,8 @@ Grouping into symbols:
 - a glyph (`<use>`) is one symbol; its class comes from `smufl.glyph_class` (noteheads get OnLine/InSpace
   from their staff position, small glyphs the ...Small classes);
 - a primitive (path, polygon, rect, ellipse) is one symbol when its nearest group is in `smufl.PRIMITIVES`
-  (a stem, a ledger line, a beam, a tie...); a hairpin's two lines, an arpeggio's and an octave bracket's
-  pieces are one symbol each;
+  (a stem, a ledger line, a beam, a tie...); a hairpin's lines, an arpeggio's and an octave bracket's pieces
+  and a brace's two curves are one symbol each (a bracket, which DeepScores has no class for, is not);
 - the five lines of a staff, drawn per measure, are one `staff` symbol per staff and system;
 - everything else (text, barlines, brackets, slashes) is drawn but not labelled, as in DeepScores.
 """
@@ -40,7 +40,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _GLYPH_ID = re.compile(r"^#?([0-9A-Fa-f]{4})-")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)")
-GROUPED = {"hairpin", "arpeg", "octave"}  # groups whose pieces together are one symbol
+GROUPED = {"hairpin", "arpeg", "octave", "grpSym"}  # groups whose pieces together are one symbol
 
 
 @dataclass
@@ -279,6 +279,11 @@ def _label(items: list[_Item], font: str) -> tuple[list[Symbol], float]:
         xyxy = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max())
         if group_class == "hairpin":
             name = _hairpin(members)
+        elif group_class == "grpSym":
+            # Verovio draws a brace as two curves, a bracket as glyphs and a rect (DeepScores has no bracket class)
+            if any(m.tag == "rect" for m in members):
+                continue
+            name = "brace"
         else:
             name = {"arpeg": "arpeggiato", "octave": "ottavaBracket"}[group_class]
         symbols.append(Symbol(name, xyxy, group_id, f"group {group_class}", [m.outline for m in members]))

@@ -105,3 +105,22 @@ def test_boxcheck_tool_reports_per_font_and_class():
     overall = summary["all fonts"]["all"]
     assert overall["boxes"] > 50 and overall["median_px"] <= 0.5 and overall["p95_px"] <= 1.0
     assert "noteheadBlackOnLine" in summary["Leland"] or "noteheadBlackInSpace" in summary["Leland"]
+
+
+MEI_PIANO_REPEAT = """<?xml version="1.0" encoding="UTF-8"?>
+<mei xmlns="http://www.music-encoding.org/ns/mei" meiversion="5.0"><music><body><mdiv><score>
+<scoreDef><staffGrp symbol="brace" bar.thru="true">
+<staffDef n="1" lines="5" clef.shape="G" clef.line="2"/><staffDef n="2" lines="5" clef.shape="F" clef.line="4"/>
+</staffGrp></scoreDef>
+<section><measure n="1" right="rptend"><staff n="1"><layer n="1"><note pname="c" oct="5" dur="1"/></layer></staff>
+<staff n="2"><layer n="1"><note pname="c" oct="3" dur="1"/></layer></staff></measure></section>
+</score></mdiv></body></music></mei>"""
+
+
+def test_brace_and_repeat_dots_are_labelled_barlines_are_not():
+    _, svg = engrave("Leipzig", MEI_PIANO_REPEAT, "mei")
+    symbols = render_svg(svg, 1960, 2772).symbols
+    counts = Counter(s.class_name for s in symbols)
+    assert counts["brace"] == 1 and counts["repeatDot"] == 4  # two dots per staff
+    assert counts["clefF"] == 1 and counts["staff"] == 2
+    assert not any("barLine" in s.source for s in symbols if s.class_name != "repeatDot")
