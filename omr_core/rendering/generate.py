@@ -353,10 +353,15 @@ def _write_dataset(output: Path, config: GenerateConfig, done: dict, failed: dic
     from omr_core.structures.detections import Detections
     from omr_core.structures.record import ImageRecord
 
+    from omr_core.catalog.deepscores import categories
+    from omr_core.validation.checks import check_boxes
+
     ids = name_to_id("deepscores")
+    names = {c.id: c.name for c in categories("deepscores").values()}
     records: dict[str, list[ImageRecord]] = {"train": [], "test": []}
     pieces: dict[str, list[str]] = {"train": [], "test": []}
     kept = 0
+    fixed: dict[str, int] = {}
     for index in sorted(done):
         entry = done[index]
         for page in entry["pages"]:
@@ -364,13 +369,19 @@ def _write_dataset(output: Path, config: GenerateConfig, done: dict, failed: dic
                 continue
             xyxy = np.array(page["xyxy"], dtype=np.float64).reshape(-1, 4)
             det = Detections(xyxy, np.array([ids[c] for c in page["classes"]], dtype=np.int64))
-            records[entry["split"]].append(ImageRecord(str(kept + 1), page["file_name"], page["width"], page["height"], det, {}))
+            record = ImageRecord(str(kept + 1), page["file_name"], page["width"], page["height"], det, names)
+            # Unisons in two voices are drawn twice on the same spot: one visible symbol, one box. The
+            # validation rules run here (the duplicate is dropped) and what they fixed is counted in `info`.
+            record, found = check_boxes(record, page["file_name"])
+            for problem in found:
+                fixed[problem.kind] = fixed.get(problem.kind, 0) + 1
+            records[entry["split"]].append(record)
             if entry["piece"] not in pieces[entry["split"]]:
                 pieces[entry["split"]].append(entry["piece"])
             kept += 1
     info = {"description": "DeepScoresV2-format pages engraved by Verovio from music21's corpus (omr_core)",
             "version": "2.0", "generator": asdict(config), "pieces": pieces,
-            "failed": [failed[i] for i in sorted(failed)]}
+            "failed": [failed[i] for i in sorted(failed)], "boxes_fixed": fixed}
     for split, recs in records.items():
         write_deepscores(output / f"deepscores_{split}.json", recs, info=info)
     return GenerationResult(output, kept, pieces, [failed[i] for i in sorted(failed)], round(seconds, 2))

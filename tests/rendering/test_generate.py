@@ -71,6 +71,7 @@ def test_generated_set_reads_back_with_zero_validation_errors(generated, tmp_pat
     assert converted.stats["boxes_written"] > 8 * 200
     info = json.loads((result.output / "deepscores_train.json").read_text())["info"]
     assert set(info["pieces"]["train"]).isdisjoint(info["pieces"]["test"]) and info["pieces"]["test"]
+    assert isinstance(info["boxes_fixed"], dict)  # what the generator merged or clipped is stated, not hidden
 
 
 def test_resume_skips_finished_pieces(generated):
@@ -85,3 +86,18 @@ def test_resume_skips_finished_pieces(generated):
     for split in ("train", "test"):
         images = json.loads((result.output / f"deepscores_{split}.json").read_text())["images"]
         assert all((result.output / "images" / image["filename"]).is_file() for image in images)
+
+
+def test_unisons_drawn_twice_become_one_box(tmp_path):
+    from omr_core.formats.deepscores import read_deepscores
+    from omr_core.rendering.generate import _write_dataset
+
+    box = [100.0, 100.0, 118.0, 114.0]
+    page = {"file_name": "m21-00000-x-page-1.png", "width": 1960, "height": 2772, "staff_space_px": 16.8,
+            "classes": ["noteheadBlackOnLine", "noteheadBlackOnLine", "stem"], "xyxy": [box, box, [117, 40, 119, 107]]}
+    done = {0: {"task": 0, "piece": "bach/x.mxl", "font": "Leipzig", "scale": 40, "split": "train", "pages": [page]}}
+    _write_dataset(tmp_path, GenerateConfig(output=str(tmp_path), n_pages=1), done, {}, 0.0)
+    (record,) = read_deepscores(tmp_path / "deepscores_train.json")
+    assert sorted(record.class_names) == ["noteheadBlackOnLine", "stem"]
+    info = json.loads((tmp_path / "deepscores_train.json").read_text())["info"]
+    assert info["boxes_fixed"] == {"duplicate_box": 1}
