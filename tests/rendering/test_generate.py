@@ -101,3 +101,13 @@ def test_unisons_drawn_twice_become_one_box(tmp_path):
     assert sorted(record.class_names) == ["noteheadBlackOnLine", "stem"]
     info = json.loads((tmp_path / "deepscores_train.json").read_text())["info"]
     assert info["boxes_fixed"] == {"duplicate_box": 1}
+
+
+def test_abc_tune_books_give_their_first_tune():
+    from omr_core.rendering.generate import first_abc_tune
+
+    book = "%comment\nX:1\nT:One\nK:C\nCDEF|\n\nX:2\nT:Two\nK:G\nGABc|\n"
+    assert first_abc_tune(book) == "X:1\nT:One\nK:C\nCDEF|\n\n"
+    assert first_abc_tune("X:7\nK:C\nC|") == "X:7\nK:C\nC|"
+    text = load_score(corpus_root() / "oneills1850" / "1276-1375.abc")
+    assert text.startswith("X:") and text.count("\nX:") == 0
