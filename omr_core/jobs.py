@@ -87,6 +87,13 @@ class Job:
             return "stopped"
         return "done" if code == 0 else "failed"
 
+    def wait(self, timeout_s: float, poll_s: float = 0.2) -> str:
+        """Block until the job is no longer running or `timeout_s` passed; returns `state()`."""
+        deadline = time.monotonic() + timeout_s
+        while self.state() == "running" and time.monotonic() < deadline:
+            time.sleep(poll_s)
+        return self.state()
+
     def log_tail(self, n_chars: int = 4000) -> str:
         path = self.folder / "log.txt"
         if not path.exists():

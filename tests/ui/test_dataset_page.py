@@ -1,6 +1,5 @@
 """The Dataset page through app.py (entry script, sidebar, navigation), with Streamlit's AppTest."""
 
-import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -72,9 +71,7 @@ def test_convert_form_starts_a_background_job(app, ready_workspace):
     app.button(key="FormSubmitter:dataset-convert-form-Convert").click().run()
     assert not app.exception, app.exception
     job = list_jobs(ready_workspace.jobs, "convert")[0]
-    deadline = time.time() + 120
-    while job.state() == "running" and time.time() < deadline:
-        time.sleep(0.3)
+    job.wait(120)
     assert job.state() == "done", job.log_tail()
     assert "from-page" in ready_workspace.list_datasets()
 
@@ -86,9 +83,7 @@ def test_first_start_makes_the_default_workspace(tmp_path, monkeypatch):
     assert "First start" in at.info[0].value
     ws = Workspace.open(tmp_path / "fresh")
     (job,) = list_jobs(ws.jobs, "init")
-    deadline = time.time() + 180
-    while job.state() == "running" and time.time() < deadline:
-        time.sleep(0.5)
+    job.wait(180)
     assert job.state() == "done", job.log_tail()
     at.run()
     assert at.selectbox(key="dataset-name").value == DEFAULT_DATASET
@@ -112,9 +107,7 @@ def test_a_failed_first_start_shows_its_log_and_can_be_retried(tmp_path, monkeyp
     jobs = list_jobs(ws.jobs, "init")
     assert len(jobs) == 2
     jobs[0].stop()  # the retried job is real: leave no process behind
-    deadline = time.time() + 20
-    while jobs[0].state() == "running" and time.time() < deadline:
-        time.sleep(0.2)
+    jobs[0].wait(20)
     assert jobs[0].state() != "running"
 
 
@@ -131,8 +124,6 @@ def test_generate_form_starts_a_background_job(app, ready_workspace):
     app.button(key="FormSubmitter:dataset-generate-form-Generate").click().run()
     assert not app.exception, app.exception
     job = list_jobs(ready_workspace.jobs, "generate")[0]
-    deadline = time.time() + 120
-    while job.state() == "running" and time.time() < deadline:
-        time.sleep(0.3)
+    job.wait(120)
     assert job.state() == "done", job.log_tail()
     assert "from-form" in ready_workspace.list_sources()
