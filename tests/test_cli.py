@@ -35,3 +35,12 @@ def test_config_round_trips_through_cli_args(tmp_path):
     assert convert_config(parse_args(config.cli_args())) == config
     plain = ConvertConfig(source="a", output="b")
     assert convert_config(parse_args(plain.cli_args())) == plain
+
+
+def test_scan_and_boxcheck_commands(drawn_source, tmp_path, capsys):
+    assert main(["scan", str(drawn_source), str(tmp_path / "scanned"), "--preset", "scan", "--seed", "3"]) == 0
+    assert (tmp_path / "scanned" / "deepscores_train.json").is_file() and len(list((tmp_path / "scanned" / "images").iterdir())) == 6
+    assert main(["boxcheck", "--pieces", "1", "--fonts", "Leland", "--json", str(tmp_path / "box.json")]) == 0
+    summary = json.loads((tmp_path / "box.json").read_text())
+    assert summary["all fonts"]["all"]["p95_px"] <= 1.0
+    assert "Leland:" in capsys.readouterr().out
