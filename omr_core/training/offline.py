@@ -1,0 +1,52 @@
+"""Ultralytics without the network: every call it would make is switched off before it is imported.
+
+What Ultralytics 8.4 reaches for, and what stops it:
+- a DNS lookup at import and a PyPI version check        -> YOLO_OFFLINE=1
+- pip installs of missing packages                       -> YOLO_AUTOINSTALL=false
+- analytics                                              -> settings `sync: False`
+- Arial.ttf downloaded on every dataset check            -> a font file named Arial.ttf in its config dir
+  ($YOLO_CONFIG_DIR/Ultralytics; we copy DejaVu Sans from matplotlib, which Ultralytics installs anyway)
+- a model name that is not a file (`yolov8n.pt`)         -> always pass paths or model YAMLs
+- W&B online without a network hangs ~95 s, then kills training -> WANDB_MODE=offline unless a key is given
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_DIR = ROOT / ".ultralytics"
+
+
+def offline_environment(config_dir: Path | None = None) -> dict[str, str]:
+    """Environment variables for a process that will import Ultralytics (also applied to this process)."""
+    config_dir = Path(config_dir or os.environ.get("YOLO_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+    settings_dir = config_dir / "Ultralytics"
+    settings_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("Arial.ttf", "Arial.Unicode.ttf"):
+        font = settings_dir / name
+        if not font.exists():
+            shutil.copyfile(_dejavu_sans(), font)
+    env = {"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "false", "YOLO_CONFIG_DIR": str(config_dir),
+           "WANDB_MODE": os.environ.get("WANDB_MODE", "offline")}
+    os.environ.update(env)
+    return env
+
+
+def import_ultralytics():
+    """Ultralytics, imported after `offline_environment`, with analytics off."""
+    offline_environment()
+    import ultralytics
+    from ultralytics import settings
+
+    if settings.get("sync", True):
+        settings.update({"sync": False})
+    return ultralytics
+
+
+def _dejavu_sans() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
