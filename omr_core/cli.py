@@ -7,6 +7,7 @@
     python -m omr_core generate FOLDER --pages 60            # DeepScores-format pages engraved from music21's corpus
     python -m omr_core scan SOURCE OUTPUT --preset phone     # a scan-like variant of a DeepScores-format folder
     python -m omr_core boxcheck --pieces 2                   # generated boxes against their ink, per font and class
+    python -m omr_core train RUN_DIR [--resume]              # one training run described by RUN_DIR/run.json
     python -m omr_core drawn FOLDER --pages 60               # a DeepScores-format folder of drawn pages
     python -m omr_core classes                               # class sets, aliases and what they mean
 """
@@ -98,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     boxcheck.add_argument("--fonts", nargs="*", default=None)
     boxcheck.add_argument("--seed", type=int, default=0)
     boxcheck.add_argument("--json", help="also write the summary here")
+
+    train = sub.add_parser("train", help="run (or resume) the training described by RUN_DIR/run.json")
+    train.add_argument("run_dir")
+    train.add_argument("--resume", action="store_true")
 
     drawn = sub.add_parser("drawn", help="write a DeepScores-format folder of simple drawn pages")
     drawn.add_argument("folder")
@@ -225,6 +230,19 @@ def _boxcheck(args) -> int:
     return 0 if worst.get("median_px", 9) <= 0.5 and worst.get("p95_px", 9) <= 1.0 else 1
 
 
+def _train(args) -> int:
+    from omr_core.training.runner import CannotResume, StopRequested, train
+
+    try:
+        print(train(args.run_dir, resume=args.resume))
+    except StopRequested:
+        print(f"stopped; resume with: python -m omr_core train {args.run_dir} --resume")
+    except CannotResume as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _drawn(args) -> int:
     from omr_core.datasets.drawn_pages import make_drawn_source
 
@@ -251,4 +269,4 @@ def _classes(args) -> int:
 
 
 _COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample": _sample, "generate": _generate,
-             "scan": _scan, "boxcheck": _boxcheck, "drawn": _drawn, "classes": _classes}
+             "scan": _scan, "boxcheck": _boxcheck, "train": _train, "drawn": _drawn, "classes": _classes}

@@ -1,0 +1,205 @@
+"""One training run in its own process, streaming its progress into the run folder.
+
+    python -m omr_core train RUN_DIR            # run.json says what to train
+    python -m omr_core train RUN_DIR --resume   # go on from the last saved epoch
+
+The run folder:
+    run.json         data (a data.yaml), model (a model YAML or weights), Ultralytics settings
+    progress.jsonl   one event a line: {"type": "state"|"batch"|"epoch"|"alert"|"final", ...}; the page polls
+                     it. "final" holds best.pt's validation (per-class metrics included) for the gates.
+    STOP             written by whoever wants the run to stop (the page's Stop button)
+    ultralytics/     Ultralytics' own run (weights/last.pt, best.pt, results.csv)
+
+Stopping: the STOP file is checked after every batch and an exception is raised from the callback. Unlike
+Ultralytics' `trainer.stop`, which ends with `final_eval` stripping the optimizer from last.pt, an exception
+leaves last.pt as the last epoch saved it, optimizer included, so the run can resume from there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from omr_core.training.alerts import AlertRules, check_alerts
+
+BATCH_EVERY = 10  # batches between two batch-loss lines (run.json `batch_every`): a live curve, small files
+
+
+class StopRequested(RuntimeError):
+    """Raised from a callback when the STOP file appears."""
+
+
+class CannotResume(ValueError):
+    pass
+
+
+class ProgressStream:
+    """Appends events to progress.jsonl (flushed at once: a reader in another process sees every line)."""
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / "progress.jsonl"
+
+    def write(self, kind: str, **fields) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps({"type": kind, "time": time.time(), **fields}) + "\n")
+
+    def read(self) -> list[dict]:
+        if not self.path.is_file():
+            return []
+        events = []
+        for line in self.path.read_text().splitlines():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line being written right now
+        return events
+
+
+def read_progress(run_dir: Path) -> list[dict]:
+    return ProgressStream(Path(run_dir)).read()
+
+
+def request_stop(run_dir: Path) -> None:
+    (Path(run_dir) / "STOP").write_text(str(time.time()))
+
+
+def last_checkpoint(run_dir: Path) -> Path:
+    return Path(run_dir) / "ultralytics" / "weights" / "last.pt"
+
+
+def check_resumable(run_dir: Path) -> Path:
+    """The checkpoint to resume from, or a clear refusal (Ultralytics would otherwise quietly start a new run
+    on its coco8 example and fail to download it)."""
+    checkpoint = last_checkpoint(run_dir)
+    if not checkpoint.is_file():
+        raise CannotResume(f"{run_dir}: no {checkpoint.name} yet: the run never finished an epoch, start it again")
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    if state.get("optimizer") is None or state.get("epoch", -1) < 0:
+        raise CannotResume(f"{checkpoint}: the checkpoint holds no optimizer state (the run finished, or was "
+                           f"stopped by Ultralytics itself); train a new stage from its best.pt instead")
+    return checkpoint
+
+
+def train(run_dir: Path | str, resume: bool = False) -> Path:
+    """Run (or resume) the training described by RUN_DIR/run.json; returns best.pt."""
+    from omr_core.training.offline import import_ultralytics
+
+    run_dir = Path(run_dir)
+    spec = json.loads((run_dir / "run.json").read_text())
+    stream = ProgressStream(run_dir)
+    (run_dir / "STOP").unlink(missing_ok=True)
+    checkpoint = check_resumable(run_dir) if resume else None
+    import_ultralytics()
+    from ultralytics import YOLO
+
+    model = YOLO(str(checkpoint)) if checkpoint else YOLO(spec["model"])
+    if not checkpoint and spec.get("weights"):
+        model.load(spec["weights"])
+    history: list[dict] = [e for e in stream.read() if e["type"] == "epoch"]
+    seen_alerts = {(e["kind"], e["subject"]) for e in stream.read() if e["type"] == "alert"}
+    rules = AlertRules(**spec.get("alerts", {}))
+    batch_every = int(spec.get("batch_every", BATCH_EVERY))
+
+    def on_train_batch_end(trainer) -> None:
+        if (run_dir / "STOP").exists():
+            raise StopRequested("stop requested")
+        batch = getattr(trainer, "_omr_batch", 0) + 1
+        trainer._omr_batch = batch
+        if batch % batch_every == 0 and trainer.tloss is not None:
+            stream.write("batch", epoch=trainer.epoch + 1, batch=batch, losses=_floats(trainer.tloss))
+
+    def on_fit_epoch_end(trainer) -> None:
+        trainer._omr_batch = 0
+        event = _epoch_event(trainer)
+        if event["epoch"] > trainer.epochs:
+            # Ultralytics' final_eval validates best.pt and calls this once more with the epoch past the last:
+            # those are the stage's final metrics (for the quality gates), not another epoch.
+            stream.write("final", **{k: v for k, v in event.items() if k != "epoch"})
+            return
+        history.append(event)
+        stream.write("epoch", **event)
+        for alert in check_alerts(history, rules):
+            if alert.key not in seen_alerts:
+                seen_alerts.add(alert.key)
+                stream.write("alert", **alert.to_dict())
+                _wandb_alert(alert)
+
+    model.add_callback("on_train_batch_end", on_train_batch_end)
+    model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
+    stream.write("state", state="running", pid=os.getpid(), resume=bool(checkpoint))
+    try:
+        if checkpoint:
+            model.train(resume=True)
+        else:
+            model.train(data=spec["data"], project=str(run_dir), name="ultralytics", exist_ok=True,
+                        **spec.get("settings", {}))
+    except StopRequested:
+        stream.write("state", state="stopped", checkpoint=str(last_checkpoint(run_dir)))
+        raise
+    except BaseException as exc:
+        stream.write("state", state="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    best = run_dir / "ultralytics" / "weights" / "best.pt"
+    stream.write("state", state="done", best=str(best))
+    return best
+
+
+def _floats(values: dict) -> dict[str, float]:
+    return {str(k): float(v) for k, v in values.items()}
+
+
+def _epoch_event(trainer) -> dict:
+    """Losses, mAP, per-class P/R/mAP/F1, learning rate, epoch time and memory of the epoch just validated."""
+    import psutil
+
+    metrics = {str(k): float(v) for k, v in (trainer.metrics or {}).items()}
+    train_losses = _floats(trainer.tloss or {})
+    event = {
+        "epoch": trainer.epoch + 1,
+        "epochs": trainer.epochs,
+        "train": train_losses,
+        "train_loss": sum(train_losses.values()) if train_losses else None,
+        "val_loss": sum(v for k, v in metrics.items() if k.startswith("val/")) or None,
+        "metrics": metrics,
+        "lr": _floats(getattr(trainer, "lr", {}) or {}),
+        "epoch_seconds": float(getattr(trainer, "epoch_time", 0.0) or 0.0),
+        "ram_percent": float(psutil.virtual_memory().percent),
+        "per_class": _per_class(trainer),
+    }
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            total = torch.cuda.get_device_properties(0).total_memory
+            event["gpu_memory_percent"] = 100.0 * torch.cuda.memory_reserved(0) / total
+    except Exception:  # memory is informative only
+        pass
+    return event
+
+
+def _per_class(trainer) -> dict[str, dict]:
+    validator = getattr(trainer, "validator", None)
+    box = getattr(getattr(validator, "metrics", None), "box", None)
+    if box is None or not len(getattr(box, "ap_class_index", [])):
+        return {}
+    names = trainer.data["names"]
+    out = {}
+    for i, c in enumerate(box.ap_class_index):
+        p, r, ap50, ap = (float(v) for v in box.class_result(i))
+        out[names[int(c)]] = {"p": p, "r": r, "map50": ap50, "map": ap, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+    return out
+
+
+def _wandb_alert(alert) -> None:
+    """Sends the alert to W&B when a run is online (offline runs keep it in progress.jsonl only)."""
+    try:
+        import wandb
+    except ImportError:
+        return
+    run = wandb.run
+    if run is not None and not getattr(run.settings, "_offline", True):
+        wandb.alert(title=f"{alert.kind}: {alert.subject}", text=f"{alert.message}. {alert.action}")
