@@ -61,9 +61,9 @@ def balance_images(image_classes: list[Counter], balance: Balance = Balance()) -
     after: Counter = Counter()
     for i in np.flatnonzero(factors):
         for c, n in image_classes[i].items():
-            after[c] += n * factors[i]
+            after[c] += int(n * factors[i])
     short = {c: after[c] for c in before if after[c] < balance.min_instances}
-    return BalancedList(indices, dict(before), dict(after), short)
+    return BalancedList(indices, {c: int(n) for c, n in before.items()}, dict(after), short)
 
 
 def write_image_list(path: Path, images: list[str], balanced: BalancedList) -> Path:

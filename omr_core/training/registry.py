@@ -1,0 +1,163 @@
+"""From a plan stage to a run folder, and from a finished run to a registered model with its card.
+
+    run = prepare_stage(ws, plan, "3.2", has_gpu=False)     # workspace/runs/<plan>-<stage>-<time>/run.json
+    train(run)                                              # omr_core.training.runner, in its own process
+    card = finish_stage(ws, run)                            # gates.json, models/<run>/best.pt + card.json
+
+A stage's dataset must hold exactly the stage's classes in YOLO id order (convert it with that class set).
+With `balance`, training reads a class-balanced image list (`sampling.balance_images`), and the counts before
+and after are stored in run.json so the page shows them before training starts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from omr_core.training.gates import evaluate, gate_passed, load_criteria, stage_metrics
+from omr_core.training.plan import Stage, TrainingPlan
+from omr_core.training.runner import read_progress
+from omr_core.training.sampling import Balance, balance_images, write_image_list
+
+ULTRALYTICS_SETTINGS = ("epochs", "imgsz", "batch", "nbs", "patience", "amp", "device", "workers")
+
+
+class StageError(ValueError):
+    pass
+
+
+def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weights: Path | None = None,
+                  criteria_yaml: Path | None = None) -> Path:
+    """Write the run folder of one stage; returns it. `weights` overrides where the stage starts from."""
+    from omr_core.datasets.index import DatasetIndex
+    from omr_core.formats.yolo import read_data_yaml
+
+    stage = plan.stage(stage_name)
+    dataset = ws.dataset(stage.dataset)
+    if not (dataset / "data.yaml").is_file():
+        raise StageError(f"stage {stage.name!r} trains on dataset {stage.dataset!r}, but {dataset} has no data.yaml: "
+                         f"convert a source with class set {stage.class_set.name!r} under that name first")
+    names = [read_data_yaml(dataset)["names"][i] for i in sorted(read_data_yaml(dataset)["names"])]
+    if names != list(stage.class_set.names):
+        raise StageError(f"dataset {stage.dataset!r} has classes {names[:6]}... ({len(names)}), but stage "
+                         f"{stage.name!r} needs class set {stage.class_set.name!r} ({len(stage.class_set)} classes) "
+                         f"in that order: convert with --class-set {stage.class_set.name}")
+    settings = plan.settings_for(stage, has_gpu)
+    start = weights or _start_weights(ws, plan, stage)  # every refusal comes before anything is written
+    run_dir = _new_run_dir(ws.runs, f"{plan.name}-{stage.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    data_yaml, balance = _training_data(dataset, run_dir, settings.balance, DatasetIndex)
+    spec = {
+        "plan": plan.name, "stage": stage.name, "class_set": stage.class_set.name, "class_names": names,
+        "dataset": stage.dataset, "data": str(data_yaml), "model": str(start) if start else settings.model,
+        "parent": str(start) if start else None, "gate": stage.gate,
+        "criteria": str(criteria_yaml) if criteria_yaml else None,
+        "settings": {k: getattr(settings, k) for k in ULTRALYTICS_SETTINGS},
+        "balance": balance,
+        "command": f"python -m omr_core train {run_dir}",
+    }
+    (run_dir / "run.json").write_text(json.dumps(spec, indent=2))
+    return run_dir
+
+
+def _new_run_dir(runs: Path, name: str) -> Path:
+    for suffix in ["", *(f"-{i}" for i in range(2, 100))]:
+        try:
+            (runs / f"{name}{suffix}").mkdir(parents=True)
+            return runs / f"{name}{suffix}"
+        except FileExistsError:
+            continue
+    raise StageError(f"{runs}: too many runs named {name}")
+
+
+def _training_data(dataset: Path, run_dir: Path, balance: dict | None, DatasetIndex) -> tuple[Path, dict | None]:
+    """The data.yaml the run trains on: the dataset's own, or a copy whose train split is a balanced list."""
+    if not balance:
+        return dataset / "data.yaml", None
+    index = DatasetIndex.open(dataset)
+    train = index.frame[index.frame["split"] == "train"]
+    images = sorted(train["image"].unique())
+    per_image = {image: Counter() for image in images}
+    for image, name in zip(train["image"], train["class_name"]):
+        if isinstance(name, str):
+            per_image[image][name] += 1
+    result = balance_images([per_image[i] for i in images], Balance(**balance))
+    listing = write_image_list(run_dir / "train_balanced.txt", [str(dataset / i) for i in images], result)
+    spec = yaml.safe_load((dataset / "data.yaml").read_text())
+    spec["train"] = str(listing)
+    data_yaml = run_dir / "data.yaml"
+    data_yaml.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return data_yaml, {"settings": balance, "images": len(images), "listed": int(len(result.indices)),
+                       "before": result.before, "after": result.after, "short": result.short}
+
+
+def _start_weights(ws, plan: TrainingPlan, stage: Stage) -> Path | None:
+    if stage.start_from == "none":
+        return None
+    if stage.start_from != "previous":
+        path = Path(stage.start_from)
+        if not path.is_file():
+            raise StageError(f"stage {stage.name!r} starts from {path}, which is not a file")
+        return path
+    previous = plan.stages[[s.name for s in plan.stages].index(stage.name) - 1]
+    cards = [c for c in list_models(ws) if c["plan"] == plan.name and c["stage"] == previous.name]
+    if not cards:
+        raise StageError(f"stage {stage.name!r} starts from stage {previous.name!r}, which has no registered model "
+                         f"yet: train {previous.name!r} first, or pass weights")
+    passed = [c for c in cards if c["gate_passed"] or c.get("override")]
+    if not passed:
+        raise StageError(f"stage {previous.name!r} did not pass its gate ({cards[-1]['gate']}); fix it, or override "
+                         f"the gate on its model card to go on")
+    return Path(passed[-1]["weights"])
+
+
+def finish_stage(ws, run_dir: Path) -> dict:
+    """Evaluate the gates on best.pt's final validation and register the model with its card."""
+    spec = json.loads((run_dir / "run.json").read_text())
+    events = read_progress(run_dir)
+    final = next((e for e in reversed(events) if e["type"] == "final"), None)
+    if final is None:
+        raise StageError(f"{run_dir}: no final validation in progress.jsonl: the run did not finish")
+    criteria = load_criteria(spec.get("criteria"))
+    per_class_f1 = {name: stats["f1"] for name, stats in final.get("per_class", {}).items()}
+    metrics = stage_metrics(final["metrics"].get("metrics/mAP50(B)"), per_class_f1, criteria.get("key_classes", []))
+    metrics["mAP75"] = final["metrics"].get("metrics/mAP75(B)")
+    metrics["mAP50-95"] = final["metrics"].get("metrics/mAP50-95(B)")
+    gate = spec.get("gate")
+    results = {group: [r.to_dict() for r in evaluate(criteria, group, metrics)]
+               for group in ([gate] if gate else []) + ["minimum_acceptable", "target_performance"]}
+    passed = gate_passed(evaluate(criteria, gate, metrics)) if gate else True
+    (run_dir / "gates.json").write_text(json.dumps(results, indent=2))
+    target = ws.models / run_dir.name
+    target.mkdir(parents=True, exist_ok=True)
+    weights = target / "best.pt"
+    shutil.copyfile(run_dir / "ultralytics" / "weights" / "best.pt", weights)
+    card = {
+        "name": run_dir.name, "plan": spec["plan"], "stage": spec["stage"], "class_set": spec["class_set"],
+        "classes": spec["class_names"], "data": spec["dataset"], "parent": spec["parent"],
+        "metrics": metrics, "per_class": final.get("per_class", {}), "gate": gate, "gate_passed": passed,
+        "gates": results, "override": False, "weights": str(weights),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": spec["command"],
+        "epochs": max((e["epoch"] for e in events if e["type"] == "epoch"), default=0),
+    }
+    (target / "card.json").write_text(json.dumps(card, indent=2))
+    return card
+
+
+def list_models(ws) -> list[dict]:
+    """Model cards of the workspace, oldest first."""
+    cards = [json.loads(p.read_text()) for p in Path(ws.models).glob("*/card.json")]
+    return sorted(cards, key=lambda c: c["date"])
+
+
+def override_gate(ws, name: str, reason: str) -> dict:
+    """The user takes a failed gate's model on anyway: recorded on its card, with the reason."""
+    path = Path(ws.models) / name / "card.json"
+    card = json.loads(path.read_text())
+    card.update(override=True, override_reason=reason)
+    path.write_text(json.dumps(card, indent=2))
+    return card

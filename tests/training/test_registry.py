@@ -1,0 +1,67 @@
+"""Stage -> run folder -> real training -> gates and model card -> the next stage starts from it."""
+
+import json
+
+import pytest
+
+from omr_core.catalog import load_class_sets
+from omr_core.datasets.convert import ConvertConfig, convert_deepscores
+from omr_core.training.plan import parse_plan
+from omr_core.training.registry import StageError, finish_stage, list_models, override_gate, prepare_stage
+from omr_core.training.runner import train
+from omr_core.workspace import Workspace
+
+TINY = {"imgsz": 160, "epochs": 1, "batch": 4, "workers": 0, "amp": False, "nbs": 4, "patience": 5,
+        "balance": {"min_instances": 40, "max_repeat": 3, "thin_above": 4000, "thin_keep": 0.5}}
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory, drawn_source):
+    ws = Workspace.open(tmp_path_factory.mktemp("train-ws"))
+    for class_set in ("3.1", "3.2"):
+        convert_deepscores(ConvertConfig(source=str(drawn_source), output=str(ws.dataset(f"tiny-{class_set}")),
+                                         class_set=class_set, tile_px=640, overlap_px=160, sample_size=0))
+    return ws
+
+
+@pytest.fixture(scope="module")
+def plan():
+    spec = {"name": "tiny", "defaults": TINY, "cpu_fallback": {"batch": 4},
+            "stages": [{"name": "3.1", "class_set": "3.1", "dataset": "tiny-3.1", "gate": "phase_3_gate"},
+                       {"name": "3.2", "class_set": "3.2", "dataset": "tiny-3.2", "gate": "phase_3_gate"}]}
+    return parse_plan(spec, load_class_sets())
+
+
+def test_stages_chain_through_the_registry(ws, plan):
+    with pytest.raises(StageError, match="no registered model"):
+        prepare_stage(ws, plan, "3.2", has_gpu=False)
+    run = prepare_stage(ws, plan, "3.1", has_gpu=False)
+    spec = json.loads((run / "run.json").read_text())
+    assert spec["settings"]["device"] == "cpu" and spec["model"] == "yolov8s.yaml" and spec["parent"] is None
+    balance = spec["balance"]
+    rarest = min(balance["before"], key=balance["before"].get)
+    assert balance["listed"] > balance["images"] and balance["after"][rarest] > balance["before"][rarest]  # oversampled
+    spec["model"] = "yolov8n.yaml"  # the smallest model keeps the test short
+    (run / "run.json").write_text(json.dumps(spec))
+    train(run)
+    card = finish_stage(ws, run)
+    assert card["stage"] == "3.1" and card["classes"][:2] == ["noteheadBlackOnLine", "noteheadBlackInSpace"]
+    assert card["gate"] == "phase_3_gate" and card["gate_passed"] is False  # one epoch: mAP50 far below 0.70
+    gates = json.loads((run / "gates.json").read_text())
+    assert gates["phase_3_gate"][0]["status"] == "failed" and "minimum_acceptable" in gates
+    assert list_models(ws)[-1]["name"] == run.name and (ws.models / run.name / "best.pt").is_file()
+
+    with pytest.raises(StageError, match="did not pass its gate"):
+        prepare_stage(ws, plan, "3.2", has_gpu=False)
+    override_gate(ws, run.name, "test: go on anyway")
+    second = json.loads((prepare_stage(ws, plan, "3.2", has_gpu=False) / "run.json").read_text())
+    assert second["parent"] == str(ws.models / run.name / "best.pt") == second["model"]
+
+
+def test_a_dataset_with_other_classes_is_refused(ws, plan):
+    wrong = parse_plan({"stages": [{"name": "x", "class_set": "3.2", "dataset": "tiny-3.1"}]}, load_class_sets())
+    with pytest.raises(StageError, match="convert with --class-set 3.2"):
+        prepare_stage(ws, wrong, "x", has_gpu=False)
+    missing = parse_plan({"stages": [{"name": "y", "class_set": "3.1", "dataset": "nope"}]}, load_class_sets())
+    with pytest.raises(StageError, match="has no data.yaml"):
+        prepare_stage(ws, missing, "y", has_gpu=False)
