@@ -8,6 +8,7 @@
     python -m omr_core scan SOURCE OUTPUT --preset phone     # a scan-like variant of a DeepScores-format folder
     python -m omr_core boxcheck --pieces 2                   # generated boxes against their ink, per font and class
     python -m omr_core train RUN_DIR [--resume]              # one training run described by RUN_DIR/run.json
+    python -m omr_core check DATASET                         # early pipeline validation: 10 samples, 1 epoch, 1 prediction
     python -m omr_core drawn FOLDER --pages 60               # a DeepScores-format folder of drawn pages
     python -m omr_core classes                               # class sets, aliases and what they mean
 """
@@ -103,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="run (or resume) the training described by RUN_DIR/run.json")
     train.add_argument("run_dir")
     train.add_argument("--resume", action="store_true")
+
+    check = sub.add_parser("check", help="early pipeline validation: load 10 samples, build, train 1 epoch, predict")
+    check.add_argument("dataset")
+    check.add_argument("--model", default="yolov8n.yaml")
+    check.add_argument("--json", help="also write the results here")
 
     drawn = sub.add_parser("drawn", help="write a DeepScores-format folder of simple drawn pages")
     drawn.add_argument("folder")
@@ -235,12 +241,30 @@ def _train(args) -> int:
 
     try:
         print(train(args.run_dir, resume=args.resume))
+        run_dir = Path(args.run_dir).resolve()
+        if "stage" in json.loads((run_dir / "run.json").read_text()) and run_dir.parent.name == "runs":
+            from omr_core.training.registry import finish_stage
+            from omr_core.workspace import Workspace
+
+            card = finish_stage(Workspace.open(run_dir.parent.parent), run_dir)  # gates + model card, with no page open
+            print(f"registered {card['weights']}; gate {card['gate']}: {'passed' if card['gate_passed'] else 'failed'}")
     except StopRequested:
         print(f"stopped; resume with: python -m omr_core train {args.run_dir} --resume")
     except CannotResume as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _check(args) -> int:
+    from omr_core.training.pipeline_check import as_dicts, pipeline_check
+
+    results = pipeline_check(args.dataset, args.model)
+    for r in results:
+        print(f"{'PASS' if r.passed else 'FAIL'} {r.name:24s} {r.seconds:6.1f} s  {r.detail.splitlines()[0]}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(as_dicts(results), indent=2))
+    return 0 if len(results) == 4 and all(r.passed for r in results) else 1
 
 
 def _drawn(args) -> int:
@@ -269,4 +293,5 @@ def _classes(args) -> int:
 
 
 _COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample": _sample, "generate": _generate,
-             "scan": _scan, "boxcheck": _boxcheck, "train": _train, "drawn": _drawn, "classes": _classes}
+             "scan": _scan, "boxcheck": _boxcheck, "train": _train,
+             "check": _check, "drawn": _drawn, "classes": _classes}
