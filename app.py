@@ -15,6 +15,9 @@ from omr_core.ui import workspace_sidebar  # noqa: E402
 
 st.set_page_config(page_title="ScoreEye Symbol Workbench", page_icon="🎼", layout="wide")
 
-navigation = st.navigation([st.Page("pages/dataset.py", title="Dataset", icon="🗂️", default=True)])
+navigation = st.navigation([
+    st.Page("pages/dataset.py", title="Dataset", icon="🗂️", default=True),
+    st.Page("pages/training.py", title="Training", icon="🏋️"),
+])
 workspace_sidebar()
 navigation.run()

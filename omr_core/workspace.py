@@ -2,6 +2,7 @@
 
     workspace/
       class_sets.yaml     the stages of progressive class expansion (copied from omr_core on first use; edit it)
+      training_plan.yaml  the training stages and their settings (copied likewise)
       sources/<name>/     DeepScores-format sets: images/ + deepscores_train.json / deepscores_test.json
       datasets/<name>/    YOLO sets made by the converter (data.yaml, images/, labels/, reports/)
       runs/               training runs
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omr_core.catalog.class_sets import DEFAULT_CLASS_SETS_YAML
+from omr_core.training.plan import DEFAULT_PLAN_YAML
 
 ENV_VAR = "SCOREEYE_WORKSPACE"
 DEFAULT_SOURCE = "corpus-default"
@@ -49,9 +51,14 @@ class Workspace:
         ws = cls(Path(root or default_root()).expanduser().resolve())
         for folder in (ws.sources, ws.datasets, ws.runs, ws.models, ws.real_scans, ws.jobs):
             folder.mkdir(parents=True, exist_ok=True)
-        if not ws.class_sets_yaml.exists():
-            shutil.copyfile(DEFAULT_CLASS_SETS_YAML, ws.class_sets_yaml)
+        for target, default in ((ws.class_sets_yaml, DEFAULT_CLASS_SETS_YAML), (ws.training_plan_yaml, DEFAULT_PLAN_YAML)):
+            if not target.exists():
+                shutil.copyfile(default, target)
         return ws
+
+    @property
+    def training_plan_yaml(self) -> Path:
+        return self.root / "training_plan.yaml"
 
     @property
     def class_sets_yaml(self) -> Path:

@@ -78,14 +78,7 @@ def _training_data(dataset: Path, run_dir: Path, balance: dict | None, DatasetIn
     """The data.yaml the run trains on: the dataset's own, or a copy whose train split is a balanced list."""
     if not balance:
         return dataset / "data.yaml", None
-    index = DatasetIndex.open(dataset)
-    train = index.frame[index.frame["split"] == "train"]
-    images = sorted(train["image"].unique())
-    per_image = {image: Counter() for image in images}
-    for image, name in zip(train["image"], train["class_name"]):
-        if isinstance(name, str):
-            per_image[image][name] += 1
-    result = balance_images([per_image[i] for i in images], Balance(**balance))
+    images, result = balance_preview(dataset, balance)
     listing = write_image_list(run_dir / "train_balanced.txt", [str(dataset / i) for i in images], result)
     spec = yaml.safe_load((dataset / "data.yaml").read_text())
     spec["train"] = str(listing)
@@ -93,6 +86,20 @@ def _training_data(dataset: Path, run_dir: Path, balance: dict | None, DatasetIn
     data_yaml.write_text(yaml.safe_dump(spec, sort_keys=False))
     return data_yaml, {"settings": balance, "images": len(images), "listed": int(len(result.indices)),
                        "before": result.before, "after": result.after, "short": result.short}
+
+
+def balance_preview(dataset: Path, balance: dict):
+    """The training images of a converted set and their class-balanced list (nothing written)."""
+    from omr_core.datasets.index import DatasetIndex
+
+    index = DatasetIndex.open(dataset)
+    train = index.frame[index.frame["split"] == "train"]
+    images = sorted(train["image"].unique())
+    per_image = {image: Counter() for image in images}
+    for image, name in zip(train["image"], train["class_name"]):
+        if isinstance(name, str):
+            per_image[image][name] += 1
+    return images, balance_images([per_image[i] for i in images], Balance(**balance))
 
 
 def _start_weights(ws, plan: TrainingPlan, stage: Stage) -> Path | None:

@@ -41,9 +41,10 @@ class ProgressStream:
     def __init__(self, run_dir: Path):
         self.path = run_dir / "progress.jsonl"
 
-    def write(self, kind: str, **fields) -> None:
+    def write(self, event_type: str, /, **fields) -> None:
+        """Append one event; `fields` may hold any name (an alert's own `kind` included)."""
         with self.path.open("a") as f:
-            f.write(json.dumps({"type": kind, "time": time.time(), **fields}) + "\n")
+            f.write(json.dumps({"type": event_type, "time": time.time(), **fields}) + "\n")
 
     def read(self) -> list[dict]:
         if not self.path.is_file():

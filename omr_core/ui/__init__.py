@@ -84,6 +84,14 @@ def job_panel(job: Job, key: str) -> None:
     _poll()
 
 
+@st.cache_resource(show_spinner=False)
+def gpu_available() -> bool:
+    """Whether torch sees a CUDA device (torch imported once per app, not per rerun)."""
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_json(path: str, mtime: float) -> dict:
     """A JSON file, cached until it changes (`mtime` is part of the key)."""

@@ -15,6 +15,7 @@ def run_dir(tmp_path, tiny_set):  # noqa: F811
     run.mkdir()
     (run / "run.json").write_text(json.dumps({
         "data": str(tiny_set / "data.yaml"), "model": "yolov8n.yaml", "batch_every": 2,
+        "alerts": {"stall_epochs": 1, "stall_tolerance": 0.5},  # fires at once, so the alert path runs
         "settings": {"epochs": 3, "imgsz": 160, "batch": 4, "workers": 0, "device": "cpu", "plots": False,
                      "amp": False, "val": True, "verbose": False},
     }))
@@ -54,6 +55,8 @@ def test_stop_then_resume_finishes_the_run(run_dir, tmp_path):
     events = read_progress(run_dir)
     assert events[-1]["state"] == "done", events[-1]
     assert sorted(e["epoch"] for e in events if e["type"] == "epoch") == [1, 2, 3]  # stopped in epoch 2, resumed there
+    alerts = [e for e in events if e["type"] == "alert"]
+    assert len(alerts) == 1 and alerts[0]["kind"] == "stalled" and alerts[0]["action"]  # recorded once, not per epoch
     final = [e for e in events if e["type"] == "final"]
     assert len(final) == 1 and "metrics/mAP50(B)" in final[0]["metrics"]  # best.pt's validation, for the gates
     with pytest.raises(CannotResume, match="no optimizer state"):

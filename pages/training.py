@@ -1,0 +1,137 @@
+"""Training page: start a stage of the plan, watch it live, stop and resume it, read its gates, compare runs."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from omr_core.catalog import load_class_sets
+from omr_core.jobs import list_jobs, start_job
+from omr_core.training.plan import PlanError, load_plan
+from omr_core.training.registry import StageError, balance_preview, list_models, override_gate, prepare_stage
+from omr_core.training.runner import request_stop
+from omr_core.training.runs import list_runs, wandb_sync_command
+from omr_core.ui import current_workspace, gpu_available, job_panel
+from omr_core.viz.training_charts import compare_figure, loss_figure, map_figure
+
+st.title("Training")
+ws = current_workspace()
+try:
+    plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
+except PlanError as exc:
+    st.error(f"The training plan cannot be used: {exc}")
+    st.stop()
+has_gpu = gpu_available()
+st.caption(f"Plan **{plan.name}** from `{ws.training_plan_yaml}` · "
+           + ("GPU found" if has_gpu else "no GPU: stages use the plan's CPU fallback (for checking, not results)"))
+
+for job in list_jobs(ws.jobs, "train")[:1] + list_jobs(ws.jobs, "check")[:1]:
+    if job.state() == "running":
+        job_panel(job, f"training-{job.info['kind']}")
+
+tabs = st.tabs(["Stages", "Runs", "Compare", "Pipeline check"])
+models = list_models(ws)
+
+with tabs[0]:
+    rows = []
+    for stage in plan.stages:
+        cards = [c for c in models if c["plan"] == plan.name and c["stage"] == stage.name]
+        card = cards[-1] if cards else None
+        rows.append({"stage": stage.name, "class set": f"{stage.class_set.name} ({len(stage.class_set)})",
+                     "dataset": stage.dataset, "dataset ready": stage.dataset in ws.list_datasets(),
+                     "starts from": stage.start_from, "gate": stage.gate,
+                     "model": card["name"] if card else "", "mAP50": card["metrics"].get("mAP50") if card else None,
+                     "gate result": ("passed" if card["gate_passed"] else "overridden" if card.get("override") else "failed") if card else ""})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="training-stages")
+    stage_name = st.selectbox("Stage", [s.name for s in plan.stages], key="training-stage")
+    stage = plan.stage(stage_name)
+    settings = plan.settings_for(stage, has_gpu)
+    st.write({k: getattr(settings, k) for k in ("model", "imgsz", "epochs", "batch", "nbs", "patience", "amp", "device")})
+    if stage.dataset in ws.list_datasets() and settings.balance:
+        images, balanced = balance_preview(ws.dataset(stage.dataset), settings.balance)
+        names = sorted(balanced.before, key=balanced.before.get)
+        fig = go.Figure([go.Bar(name="before", x=names, y=[balanced.before[n] for n in names]),
+                         go.Bar(name="balanced", x=names, y=[balanced.after.get(n, 0) for n in names])])
+        fig.update_layout(title=f"Boxes per class in training: {len(images)} images -> {len(balanced.indices)} listed",
+                          barmode="group", yaxis_type="log", height=360)
+        st.plotly_chart(fig, key="training-balance")
+        if balanced.short:
+            st.warning("Under the minimum even after oversampling (the data does not allow more): "
+                       + ", ".join(f"{k} {v}" for k, v in balanced.short.items()))
+    if st.button("Start this stage", type="primary", key="training-start"):
+        try:
+            run_dir = prepare_stage(ws, plan, stage.name, has_gpu)
+            start_job(ws.jobs, "train", ["train", str(run_dir)], f"train {run_dir.name}")
+            st.rerun()
+        except StageError as exc:
+            st.error(str(exc))
+    failed = [c for c in models if c["plan"] == plan.name and c["stage"] == stage.name and not c["gate_passed"]
+              and not c.get("override")]
+    if failed:
+        with st.expander(f"Stage {stage.name}'s latest model failed its gate: go on anyway"):
+            reason = st.text_input("Why", key="training-override-reason")
+            if st.button("Override the gate", key="training-override", disabled=not reason):
+                override_gate(ws, failed[-1]["name"], reason)
+                st.rerun()
+
+with tabs[1]:
+    runs = list_runs(ws.runs)
+    if not runs:
+        st.info("No run yet: start a stage.")
+    else:
+        chosen = st.selectbox("Run", [r.name for r in runs], key="training-run")
+
+        @st.fragment(run_every=2.0)
+        def live() -> None:
+            run = next(r for r in list_runs(ws.runs) if r.name == chosen)
+            cols = st.columns(4)
+            cols[0].metric("State", run.state)
+            cols[1].metric("Epoch", f"{run.epochs_done} / {run.spec['settings'].get('epochs', '?')}")
+            last = run.epochs[-1] if run.epochs else {}
+            cols[2].metric("mAP@0.5", f"{last.get('metrics', {}).get('metrics/mAP50(B)', 0):.3f}" if last else "-")
+            cols[3].metric("Epoch time", f"{last.get('epoch_seconds', 0):.0f} s" if last else "-")
+            if run.state == "running" and st.button("Stop", key="training-stop"):
+                request_stop(run.run_dir)
+            if run.resumable and st.button("Resume", key="training-resume"):
+                start_job(ws.jobs, "train", ["train", str(run.run_dir), "--resume"], f"resume {run.name}")
+            left, right = st.columns(2)
+            left.plotly_chart(loss_figure(run.events), key="training-loss")
+            right.plotly_chart(map_figure(run.events), key="training-map")
+            for alert in run.alerts:
+                st.warning(f"**{alert['kind']}** ({alert['subject']}, epoch {alert['epoch']}): {alert['message']}. "
+                           f"Recommended: {alert['action']}")
+            per_class = (run.final or last or {}).get("per_class")
+            if per_class:
+                st.dataframe(pd.DataFrame(per_class).T.sort_values("f1"), key="training-per-class")
+            if run.gates:
+                for group, results in run.gates.items():
+                    st.markdown(f"**{group}**")
+                    st.dataframe(pd.DataFrame(results)[["metric", "bound", "threshold", "value", "status"]],
+                                 hide_index=True, key=f"training-gate-{group}")
+            sync = wandb_sync_command(run.run_dir)
+            if sync:
+                st.caption(f"W&B ran offline; to upload: `{sync}`")
+
+        live()
+
+with tabs[2]:
+    runs = list_runs(ws.runs)
+    picked = st.multiselect("Runs", [r.name for r in runs], default=[r.name for r in runs[:2]], key="training-compare")
+    chosen_runs = [r for r in runs if r.name in picked]
+    if chosen_runs:
+        st.plotly_chart(compare_figure({r.name: r.events for r in chosen_runs}), key="training-compare-map")
+        st.dataframe(pd.DataFrame([{"run": r.name, "stage": r.spec.get("stage"), "state": r.state, "epochs": r.epochs_done,
+                                    **{k: v for k, v in ((r.final or {}).get("metrics") or {}).items()
+                                       if k.startswith("metrics/")}} for r in chosen_runs]),
+                     hide_index=True, key="training-compare-table")
+
+with tabs[3]:
+    st.markdown("The plan's early check: 10 samples load, the model builds, one epoch trains, one image is predicted.")
+    datasets = ws.list_datasets()
+    dataset = st.selectbox("Dataset", datasets, key="training-check-dataset") if datasets else None
+    if dataset and st.button("Run the check", key="training-check"):
+        start_job(ws.jobs, "check", ["check", str(ws.dataset(dataset)), "--json", str(ws.jobs / "last-check.json")],
+                  f"check {dataset}")
+        st.rerun()
+    result = ws.jobs / "last-check.json"
+    if result.is_file():
+        st.dataframe(pd.read_json(result)[["name", "passed", "seconds", "detail"]], hide_index=True, key="training-check-result")
