@@ -11,7 +11,7 @@ os.environ.setdefault("WANDB_MODE", "offline")
 
 import streamlit as st  # noqa: E402
 
-from omr_core.ui import workspace_sidebar  # noqa: E402
+from omr_core.ui import mark_entry, workspace_sidebar  # noqa: E402
 
 st.set_page_config(page_title="ScoreEye Symbol Workbench", page_icon="🎼", layout="wide")
 
@@ -19,5 +19,6 @@ navigation = st.navigation([
     st.Page("pages/dataset.py", title="Dataset", icon="🗂️", default=True),
     st.Page("pages/training.py", title="Training", icon="🏋️"),
 ])
+mark_entry()
 workspace_sidebar()
 navigation.run()

@@ -13,10 +13,11 @@ from omr_core.datasets.scaling import SCALE_PRESETS
 from omr_core.datasets.scan_variant import preview
 from omr_core.rendering.generate import FONTS, GenerateConfig, corpus_collections
 from omr_core.jobs import list_jobs, start_job
-from omr_core.ui import current_workspace, ensure_default, job_panel, load_json_file, retry_button
+from omr_core.ui import require_entry, current_workspace, ensure_default, job_panel, load_json_file, retry_button
 from omr_core.viz import box_size_figure, class_counts_figure, imbalance_figure
 from omr_core.workspace import check_name
 
+require_entry()
 st.title("Dataset")
 ws = current_workspace()
 

@@ -10,9 +10,10 @@ from omr_core.training.plan import PlanError, load_plan
 from omr_core.training.registry import StageError, balance_preview, list_models, override_gate, prepare_stage
 from omr_core.training.runner import request_stop
 from omr_core.training.runs import list_runs, wandb_sync_command
-from omr_core.ui import current_workspace, gpu_available, job_panel
+from omr_core.ui import require_entry, current_workspace, gpu_available, job_panel
 from omr_core.viz.training_charts import compare_figure, loss_figure, map_figure
 
+require_entry()
 st.title("Training")
 ws = current_workspace()
 try:

@@ -14,6 +14,19 @@ from omr_core.jobs import Job, list_jobs, start_job
 from omr_core.workspace import Workspace, default_root
 
 WORKSPACE_KEY = "workspace_root"
+ENTRY_KEY = "entry_ran"
+
+
+def mark_entry() -> None:
+    """Called by app.py: this session has run the entry script (navigation and sidebar)."""
+    st.session_state[ENTRY_KEY] = True
+
+
+def require_entry() -> None:
+    """Pages call this first. If a freshly started server's first request is a page's URL, Streamlit runs the
+    page alone (it finds pages/ before app.py has declared its navigation); hand over to app.py instead."""
+    if not st.session_state.get(ENTRY_KEY):
+        st.switch_page("app.py")
 
 
 def current_workspace() -> Workspace:
