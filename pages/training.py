@@ -97,6 +97,8 @@ with tabs[1]:
             left, right = st.columns(2)
             left.plotly_chart(loss_figure(run.events), key="training-loss")
             right.plotly_chart(map_figure(run.events), key="training-map")
+            for fallback in run.fallbacks:
+                st.info(fallback.get("reason") or fallback.get("message", ""))
             for alert in run.alerts:
                 st.warning(f"**{alert['kind']}** ({alert['subject']}, epoch {alert['epoch']}): {alert['message']}. "
                            f"Recommended: {alert['action']}")

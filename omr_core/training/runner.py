@@ -5,7 +5,7 @@
 
 The run folder:
     run.json         data (a data.yaml), model (a model YAML or weights), Ultralytics settings
-    progress.jsonl   one event a line: {"type": "state"|"batch"|"epoch"|"alert"|"final", ...}; the page polls
+    progress.jsonl   one event a line: {"type": "state"|"batch"|"epoch"|"alert"|"fallback"|"final", ...}; polled
                      it. "final" holds best.pt's validation (per-class metrics included) for the gates.
     STOP             written by whoever wants the run to stop (the page's Stop button)
     ultralytics/     Ultralytics' own run (weights/last.pt, best.pt, results.csv)
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from omr_core.training.alerts import AlertRules, check_alerts
+from omr_core.training.fallback import is_out_of_memory, next_fallback
 
 BATCH_EVERY = 10  # batches between two batch-loss lines (run.json `batch_every`): a live curve, small files
 
@@ -94,8 +95,13 @@ def train(run_dir: Path | str, resume: bool = False) -> Path:
     stream = ProgressStream(run_dir)
     (run_dir / "STOP").unlink(missing_ok=True)
     checkpoint = check_resumable(run_dir) if resume else None
+    wandb_mode = _wandb_mode(spec.get("wandb", "offline"), run_dir, stream)
     import_ultralytics()
-    from ultralytics import YOLO
+    from ultralytics import YOLO, settings as ultralytics_settings
+
+    # Our callbacks log to W&B; Ultralytics' own integration stays off (it also refuses to run under pytest).
+    ultralytics_settings.update({"wandb": False})
+    wandb_run = _wandb_init(wandb_mode, run_dir, spec)
 
     model = YOLO(str(checkpoint)) if checkpoint else YOLO(spec["model"])
     if not checkpoint and spec.get("weights"):
@@ -123,30 +129,64 @@ def train(run_dir: Path | str, resume: bool = False) -> Path:
             return
         history.append(event)
         stream.write("epoch", **event)
+        if wandb_run is not None:
+            wandb_run.log({**event["metrics"], **{f"train/{k}": v for k, v in event["train"].items()}, **event["lr"],
+                           "epoch_seconds": event["epoch_seconds"], "ram_percent": event["ram_percent"]},
+                          step=event["epoch"])
         for alert in check_alerts(history, rules):
             if alert.key not in seen_alerts:
                 seen_alerts.add(alert.key)
                 stream.write("alert", **alert.to_dict())
-                _wandb_alert(alert)
+                if wandb_run is not None and wandb_mode == "online":
+                    wandb_run.alert(title=f"{alert.kind}: {alert.subject}", text=f"{alert.message}. {alert.action}")
 
     model.add_callback("on_train_batch_end", on_train_batch_end)
     model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
     stream.write("state", state="running", pid=os.getpid(), resume=bool(checkpoint))
+    settings = dict(spec.get("settings", {}))
+    model_name, first_batch = spec["model"], int(settings.get("batch", 16))
     try:
-        if checkpoint:
-            model.train(resume=True)
-        else:
-            model.train(data=spec["data"], project=str(run_dir), name="ultralytics", exist_ok=True,
-                        **spec.get("settings", {}))
+        while True:
+            try:
+                if checkpoint:
+                    model.train(resume=True)
+                else:
+                    model.train(data=spec["data"], project=str(run_dir), name="ultralytics", exist_ok=True, **settings)
+                break
+            except Exception as exc:
+                step = None if checkpoint or not is_out_of_memory(exc) else next_fallback(
+                    model_name, int(settings.get("batch", first_batch)), first_batch)
+                if step is None:
+                    raise
+                model_name, settings["batch"], note = step
+                stream.write("fallback", model=model_name, batch=settings["batch"], reason=note)
+                model = YOLO(model_name) if model_name.endswith(".yaml") else YOLO(str(model_name))
+                model.add_callback("on_train_batch_end", on_train_batch_end)
+                model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
     except StopRequested:
         stream.write("state", state="stopped", checkpoint=str(last_checkpoint(run_dir)))
         raise
     except BaseException as exc:
         stream.write("state", state="failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        if wandb_run is not None:
+            wandb_run.finish()
     best = run_dir / "ultralytics" / "weights" / "best.pt"
     stream.write("state", state="done", best=str(best))
     return best
+
+
+def _wandb_mode(mode: str, run_dir: Path, stream: ProgressStream) -> str:
+    """W&B: "offline" (default: nothing may hang without a network), "online" (needs WANDB_API_KEY), "off"."""
+    if mode not in ("offline", "online", "off"):
+        raise ValueError(f"wandb must be 'offline', 'online' or 'off', but got {mode!r}")
+    if mode == "online" and not os.environ.get("WANDB_API_KEY"):
+        stream.write("note", message="W&B online needs WANDB_API_KEY: logging offline instead")
+        mode = "offline"
+    if mode != "off":
+        os.environ.update(WANDB_MODE=mode, WANDB_DIR=str(run_dir), WANDB_SILENT="true")
+    return mode
 
 
 def _floats(values: dict) -> dict[str, float]:
@@ -195,12 +235,11 @@ def _per_class(trainer) -> dict[str, dict]:
     return out
 
 
-def _wandb_alert(alert) -> None:
-    """Sends the alert to W&B when a run is online (offline runs keep it in progress.jsonl only)."""
-    try:
-        import wandb
-    except ImportError:
-        return
-    run = wandb.run
-    if run is not None and not getattr(run.settings, "_offline", True):
-        wandb.alert(title=f"{alert.kind}: {alert.subject}", text=f"{alert.message}. {alert.action}")
+def _wandb_init(mode: str, run_dir: Path, spec: dict):
+    """A W&B run (offline files under the run folder, or online), or None when switched off."""
+    if mode == "off":
+        return None
+    import wandb
+
+    return wandb.init(project=f"scoreeye-{spec.get('plan', 'runs')}", name=run_dir.name, dir=str(run_dir), mode=mode,
+                      config={k: v for k, v in spec.items() if k != "balance"}, reinit="finish_previous")

@@ -30,6 +30,10 @@ class RunSummary:
         return [e for e in self.events if e["type"] == "alert"]
 
     @property
+    def fallbacks(self) -> list[dict]:
+        return [e for e in self.events if e["type"] in ("fallback", "note")]
+
+    @property
     def final(self) -> dict | None:
         return next((e for e in reversed(self.events) if e["type"] == "final"), None)
 
