@@ -9,6 +9,8 @@
     python -m omr_core boxcheck --pieces 2                   # generated boxes against their ink, per font and class
     python -m omr_core train RUN_DIR [--resume]              # one training run described by RUN_DIR/run.json
     python -m omr_core check DATASET                         # early pipeline validation: 10 samples, 1 epoch, 1 prediction
+    python -m omr_core stage 3.1 --set epochs=10             # prepare, train and register one stage of the plan
+    python -m omr_core bundle MODEL                          # test-split metrics into the card, copy to models/
     python -m omr_core drawn FOLDER --pages 60               # a DeepScores-format folder of drawn pages
     python -m omr_core classes                               # class sets, aliases and what they mean
 """
@@ -104,6 +106,16 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="run (or resume) the training described by RUN_DIR/run.json")
     train.add_argument("run_dir")
     train.add_argument("--resume", action="store_true")
+
+    stage = sub.add_parser("stage", help="prepare, train and register one stage of the workspace's training plan")
+    stage.add_argument("name", help="stage name (3.1, 3.2, noise...)")
+    stage.add_argument("--workspace")
+    stage.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                       help="override Ultralytics settings of this run (epochs=10 imgsz=640 model=yolov8n.yaml)")
+
+    bundle = sub.add_parser("bundle", help="validate a registered model on its test split and copy it to models/")
+    bundle.add_argument("model", help="a model name of the workspace registry")
+    bundle.add_argument("--workspace")
 
     check = sub.add_parser("check", help="early pipeline validation: load 10 samples, build, train 1 epoch, predict")
     check.add_argument("dataset")
@@ -256,6 +268,46 @@ def _train(args) -> int:
     return 0
 
 
+def _stage(args) -> int:
+    from omr_core.catalog import load_class_sets
+    from omr_core.training.plan import load_plan
+    from omr_core.training.registry import finish_stage, prepare_stage
+    from omr_core.training.runner import train
+    from omr_core.workspace import Workspace
+
+    import yaml
+
+    ws = Workspace.open(args.workspace)
+    plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
+    import torch
+
+    run_dir = prepare_stage(ws, plan, args.name, has_gpu=torch.cuda.is_available())
+    spec = json.loads((run_dir / "run.json").read_text())
+    for pair in args.set:
+        key, _, value = pair.partition("=")
+        if key == "model":
+            spec["model"] = value
+        else:
+            spec["settings"][key] = yaml.safe_load(value)
+    spec["command"] = f"python -m omr_core stage {args.name} " + " ".join(f"--set {p}" for p in args.set)
+    (run_dir / "run.json").write_text(json.dumps(spec, indent=2))
+    print(f"run {run_dir}")
+    train(run_dir)
+    card = finish_stage(ws, run_dir)
+    print(f"registered {card['weights']}; mAP50 {card['metrics'].get('mAP50')}; gate {card['gate']}: "
+          f"{'passed' if card['gate_passed'] else 'failed'}")
+    return 0
+
+
+def _bundle(args) -> int:
+    from omr_core.training.registry import bundle_model
+    from omr_core.workspace import Workspace
+
+    card = bundle_model(Workspace.open(args.workspace), args.model)
+    print(json.dumps({k: card[k] for k in ("name", "stage", "test_metrics", "weights")}, indent=2))
+    return 0
+
+
 def _check(args) -> int:
     from omr_core.training.pipeline_check import as_dicts, pipeline_check
 
@@ -294,4 +346,4 @@ def _classes(args) -> int:
 
 _COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample": _sample, "generate": _generate,
              "scan": _scan, "boxcheck": _boxcheck, "train": _train,
-             "check": _check, "drawn": _drawn, "classes": _classes}
+             "check": _check, "stage": _stage, "bundle": _bundle, "drawn": _drawn, "classes": _classes}

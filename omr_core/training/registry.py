@@ -150,6 +150,7 @@ def finish_stage(ws, run_dir: Path) -> dict:
         "gates": results, "override": False, "weights": str(weights),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": spec["command"],
         "epochs": max((e["epoch"] for e in events if e["type"] == "epoch"), default=0),
+        "imgsz": spec["settings"].get("imgsz"),
     }
     (target / "card.json").write_text(json.dumps(card, indent=2))
     return card
@@ -168,3 +169,51 @@ def override_gate(ws, name: str, reason: str) -> dict:
     card.update(override=True, override_reason=reason)
     path.write_text(json.dumps(card, indent=2))
     return card
+
+
+BUNDLED = Path(__file__).resolve().parents[2] / "models"
+
+
+def bundle_model(ws, name: str, target_root: Path = BUNDLED) -> dict:
+    """Validate a registered model on its dataset's test split (pieces it never saw in training) and copy it,
+    with its card, into the repository's models/ folder, so a fresh checkout has a working detector."""
+    from omr_core.training.offline import import_ultralytics
+
+    source = Path(ws.models) / name
+    card = json.loads((source / "card.json").read_text())
+    data = ws.dataset(card["data"]) / "data.yaml"
+    spec = yaml.safe_load(data.read_text())
+    split = "test" if spec.get("test") else "val"
+    import_ultralytics()
+    from ultralytics import YOLO
+
+    metrics = YOLO(str(source / "best.pt")).val(data=str(data), split=split, imgsz=card.get("imgsz", 640),
+                                                batch=4, workers=0, plots=False, verbose=False)
+    box = metrics.box
+    names = metrics.names
+    per_class = {names[int(c)]: {"p": float(p), "r": float(r), "map50": float(m)}
+                 for c, p, r, m in zip(box.ap_class_index, box.p, box.r, box.ap50)}
+    card["test_metrics"] = {"split": split, "note": f"{split} split: pieces never seen in training",
+                            "mAP50": float(box.map50), "mAP50-95": float(box.map), "mAP75": float(box.map75),
+                            "per_class": per_class}
+    target = target_root / name
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source / "best.pt", target / "best.pt")
+    card["weights"] = str((target / "best.pt").relative_to(target_root.parent))
+    (target / "card.json").write_text(json.dumps(card, indent=2))
+    (target / "README.md").write_text(_card_markdown(card))
+    return card
+
+
+def _card_markdown(card: dict) -> str:
+    test = card.get("test_metrics", {})
+    lines = [f"# {card['name']}", "", f"- stage {card['stage']} (class set {card['class_set']}, {len(card['classes'])} classes)",
+             f"- trained on `{card['data']}`; parent: {card['parent'] or 'none (from the model YAML)'}",
+             f"- {card['epochs']} epochs; made with `{card['command']}` on {card['date']}",
+             f"- validation at the end of training: mAP50 {card['metrics'].get('mAP50')}",
+             f"- {test.get('note', '')}: mAP50 {test.get('mAP50', float('nan')):.3f}, mAP50-95 "
+             f"{test.get('mAP50-95', float('nan')):.3f}",
+             f"- gate {card['gate']}: {'passed' if card['gate_passed'] else 'failed'}", "", "| class | P | R | mAP50 |",
+             "|---|---:|---:|---:|"]
+    lines += [f"| {c} | {v['p']:.3f} | {v['r']:.3f} | {v['map50']:.3f} |" for c, v in test.get("per_class", {}).items()]
+    return "\n".join(lines) + "\n"

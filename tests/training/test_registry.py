@@ -7,7 +7,14 @@ import pytest
 from omr_core.catalog import load_class_sets
 from omr_core.datasets.convert import ConvertConfig, convert_deepscores
 from omr_core.training.plan import parse_plan
-from omr_core.training.registry import StageError, finish_stage, list_models, override_gate, prepare_stage
+from omr_core.training.registry import (
+    StageError,
+    bundle_model,
+    finish_stage,
+    list_models,
+    override_gate,
+    prepare_stage,
+)
 from omr_core.training.runner import train
 from omr_core.workspace import Workspace
 
@@ -50,6 +57,11 @@ def test_stages_chain_through_the_registry(ws, plan):
     gates = json.loads((run / "gates.json").read_text())
     assert gates["phase_3_gate"][0]["status"] == "failed" and "minimum_acceptable" in gates
     assert list_models(ws)[-1]["name"] == run.name and (ws.models / run.name / "best.pt").is_file()
+
+    bundled = bundle_model(ws, run.name, target_root=ws.root / "repo-models")  # as `python -m omr_core bundle`
+    assert bundled["test_metrics"]["split"] == "test" and "mAP50" in bundled["test_metrics"]
+    assert (ws.root / "repo-models" / run.name / "best.pt").is_file()
+    assert "pieces never seen in training" in (ws.root / "repo-models" / run.name / "README.md").read_text()
 
     with pytest.raises(StageError, match="did not pass its gate"):
         prepare_stage(ws, plan, "3.2", has_gpu=False)
