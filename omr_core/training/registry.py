@@ -51,7 +51,12 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
     start = weights or _start_weights(ws, plan, stage)  # every refusal comes before anything is written
     run_dir = _new_run_dir(ws.runs, f"{plan.name}-{stage.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     data_yaml, balance = _training_data(dataset, run_dir, settings.balance, DatasetIndex)
+    class_weights = None
+    if settings.weighted_loss:  # the dataset's suggested class-balanced weights, in YOLO id order
+        report = json.loads((dataset / "reports" / "validation.json").read_text())["class_weights"]["classes"]
+        class_weights = [float(report[name]["weight"]) or 1.0 for name in names]  # absent classes: neutral weight
     spec = {
+        "class_weights": class_weights,
         "plan": plan.name, "stage": stage.name, "class_set": stage.class_set.name, "class_names": names,
         "dataset": stage.dataset, "data": str(data_yaml), "model": str(start) if start else settings.model,
         "parent": str(start) if start else None, "gate": stage.gate,

@@ -140,8 +140,23 @@ def train(run_dir: Path | str, resume: bool = False) -> Path:
                 if wandb_run is not None and wandb_mode == "online":
                     wandb_run.alert(title=f"{alert.kind}: {alert.subject}", text=f"{alert.message}. {alert.action}")
 
-    model.add_callback("on_train_batch_end", on_train_batch_end)
-    model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
+    def on_pretrain_routine_end(trainer) -> None:
+        # The plan's weighted loss: Ultralytics 8.4 multiplies its classification BCE by `model.class_weights`
+        # (its own come from cls_pw, inverse frequency); ours are the dataset's class-balanced weights.
+        if spec.get("class_weights"):
+            import torch
+
+            weights = torch.tensor(spec["class_weights"], dtype=torch.float32)
+            if len(weights) != trainer.model.nc:
+                raise ValueError(f"class_weights must have one weight per class ({trainer.model.nc}), got {len(weights)}")
+            trainer.model.class_weights = weights.to(next(trainer.model.parameters()).device)
+
+    def add_callbacks(model) -> None:
+        model.add_callback("on_pretrain_routine_end", on_pretrain_routine_end)
+        model.add_callback("on_train_batch_end", on_train_batch_end)
+        model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
+
+    add_callbacks(model)
     stream.write("state", state="running", pid=os.getpid(), resume=bool(checkpoint))
     settings = dict(spec.get("settings", {}))
     model_name, first_batch = spec["model"], int(settings.get("batch", 16))
@@ -161,8 +176,7 @@ def train(run_dir: Path | str, resume: bool = False) -> Path:
                 model_name, settings["batch"], note = step
                 stream.write("fallback", model=model_name, batch=settings["batch"], reason=note)
                 model = YOLO(model_name) if model_name.endswith(".yaml") else YOLO(str(model_name))
-                model.add_callback("on_train_batch_end", on_train_batch_end)
-                model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
+                add_callbacks(model)
     except StopRequested:
         stream.write("state", state="stopped", checkpoint=str(last_checkpoint(run_dir)))
         raise

@@ -77,3 +77,24 @@ def test_a_dataset_with_other_classes_is_refused(ws, plan):
     missing = parse_plan({"stages": [{"name": "y", "class_set": "3.1", "dataset": "nope"}]}, load_class_sets())
     with pytest.raises(StageError, match="has no data.yaml"):
         prepare_stage(ws, missing, "y", has_gpu=False)
+
+
+def test_weighted_loss_reaches_the_model(ws, tmp_path):
+    from omr_core.training.offline import import_ultralytics
+
+    spec = {"name": "weighted", "defaults": {**TINY, "weighted_loss": True, "balance": {}},
+            "stages": [{"name": "3.1", "class_set": "3.1", "dataset": "tiny-3.1"}]}
+    plan = parse_plan(spec, load_class_sets())
+    run = prepare_stage(ws, plan, "3.1", has_gpu=False)
+    run_spec = json.loads((run / "run.json").read_text())
+    weights = run_spec["class_weights"]
+    assert len(weights) == 8 and len(set(weights)) > 1  # rarer classes weigh more than common ones
+    run_spec["model"] = "yolov8n.yaml"
+    (run / "run.json").write_text(json.dumps(run_spec))
+    train(run)
+    import_ultralytics()
+    import torch
+
+    saved = torch.load(run / "ultralytics" / "weights" / "last.pt", map_location="cpu", weights_only=False)
+    model = saved["ema"] or saved["model"]
+    assert torch.allclose(model.class_weights.float().cpu(), torch.tensor(weights, dtype=torch.float32))
