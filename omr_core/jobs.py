@@ -107,14 +107,16 @@ class Job:
             os.killpg(self.info["pid"], 15)
 
 
-def start_job(jobs_dir: Path, kind: str, cli_args: list[str], title: str = "") -> Job:
-    """Run `python -m omr_core <cli_args>` in the background; returns at once."""
+def start_job(jobs_dir: Path, kind: str, cli_args: list[str], title: str = "", extra_env: dict | None = None) -> Job:
+    """Run `python -m omr_core <cli_args>` in the background; returns at once.
+
+    `extra_env` reaches only that process (a W&B key, say) and is not written to job.json."""
     folder = jobs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}-{uuid.uuid4().hex[:6]}"
     folder.mkdir(parents=True)
     command = [sys.executable, "-m", "omr_core", *cli_args]
     # The wrapper records the exit code even when the app that started the job is gone.
     wrapper = f'"$@"; echo $? > {json.dumps(str(folder / "returncode"))}'
-    env = {**os.environ, PROGRESS_ENV: str(folder / "progress.json")}
+    env = {**os.environ, **(extra_env or {}), PROGRESS_ENV: str(folder / "progress.json")}
     with open(folder / "log.txt", "wb") as log:
         process = subprocess.Popen(
             ["/bin/sh", "-c", wrapper, "sh", *command],

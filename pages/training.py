@@ -58,10 +58,16 @@ with tabs[0]:
         if balanced.short:
             st.warning("Under the minimum even after oversampling (the data does not allow more): "
                        + ", ".join(f"{k} {v}" for k, v in balanced.short.items()))
+    cols = st.columns(2)
+    wandb_mode = cols[0].radio("Weights & Biases", ["offline", "online", "off"], horizontal=True, key="training-wandb",
+                               help="Offline logs into the run folder (upload later with wandb sync); online needs a key")
+    wandb_key = cols[1].text_input("W&B API key (kept in this session only)", type="password", key="training-wandb-key",
+                                   disabled=wandb_mode != "online")
     if st.button("Start this stage", type="primary", key="training-start"):
         try:
-            run_dir = prepare_stage(ws, plan, stage.name, has_gpu)
-            start_job(ws.jobs, "train", ["train", str(run_dir)], f"train {run_dir.name}")
+            run_dir = prepare_stage(ws, plan, stage.name, has_gpu, wandb=wandb_mode)
+            start_job(ws.jobs, "train", ["train", str(run_dir)], f"train {run_dir.name}",
+                      extra_env={"WANDB_API_KEY": wandb_key} if wandb_key else None)
             st.rerun()
         except StageError as exc:
             st.error(str(exc))

@@ -28,3 +28,9 @@ def test_progress_file(tmp_path):
     progress(3, 10, "page 3", force=True)
     assert '"done": 3' in (tmp_path / "p.json").read_text()
     ProgressFile(None)(1, 2)  # no job folder: a no-op
+
+
+def test_extra_env_reaches_the_process_but_not_the_job_file(tmp_path):
+    job = start_job(tmp_path, "classes", ["classes"], extra_env={"WANDB_API_KEY": "secret-123"})
+    assert job.wait(60) == "done"
+    assert "secret-123" not in (job.folder / "job.json").read_text()

@@ -32,8 +32,9 @@ class StageError(ValueError):
 
 
 def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weights: Path | None = None,
-                  criteria_yaml: Path | None = None) -> Path:
-    """Write the run folder of one stage; returns it. `weights` overrides where the stage starts from."""
+                  criteria_yaml: Path | None = None, wandb: str = "offline") -> Path:
+    """Write the run folder of one stage; returns it. `weights` overrides where the stage starts from;
+    `wandb` is "offline", "online" (with WANDB_API_KEY in the training process) or "off"."""
     from omr_core.datasets.index import DatasetIndex
     from omr_core.formats.yolo import read_data_yaml
 
@@ -56,7 +57,7 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
         report = json.loads((dataset / "reports" / "validation.json").read_text())["class_weights"]["classes"]
         class_weights = [float(report[name]["weight"]) or 1.0 for name in names]  # absent classes: neutral weight
     spec = {
-        "class_weights": class_weights,
+        "class_weights": class_weights, "wandb": wandb,
         "plan": plan.name, "stage": stage.name, "class_set": stage.class_set.name, "class_names": names,
         "dataset": stage.dataset, "data": str(data_yaml), "model": str(start) if start else settings.model,
         "parent": str(start) if start else None, "gate": stage.gate,
