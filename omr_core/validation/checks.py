@@ -242,7 +242,9 @@ def check_image_file(path: Path, expected_wh: tuple[int, int] | None, file: str,
             image.verify()
         if image_format == "JPEG" and not _jpeg_has_end(path):
             raise OSError("the JPEG has no end-of-image marker (truncated?)")
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError, ImportError) as exc:
+        # ImportError: once Ultralytics is imported it patches Image.open to try an optional HEIF plugin on files
+        # PIL cannot identify; a decoder that is not installed still means the file cannot be read here.
         return Problem("corrupt_image", file, record, f"expected a readable image at {path}, but got: {exc}", "dropped")
     if expected_wh is not None and tuple(actual_wh) != tuple(int(v) for v in expected_wh):
         return Problem(

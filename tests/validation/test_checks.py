@@ -254,3 +254,17 @@ def test_clean_yolo_dataset_has_no_problems(yolo_root):
 def test_check_yolo_dataset_needs_data_yaml(tmp_path):
     with pytest.raises(FileNotFoundError, match="data.yaml"):
         check_yolo_dataset(tmp_path)
+
+
+def test_not_an_image_is_corrupt_after_ultralytics_patched_pil(tmp_path):
+    """Ultralytics patches PIL.Image.open to try an optional HEIF plugin; without it that raises ImportError."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "not-an-image.png"
+    path.write_bytes(b"this is not an image at all")
+    code = ("import omr_core.training.offline as o; o.import_ultralytics()\n"
+            "from pathlib import Path\nfrom omr_core.validation.checks import check_image_file\n"
+            f"p = check_image_file(Path({str(path)!r}), None, 'f', 'r')\nprint(p.kind)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "corrupt_image", out.stderr[-2000:]
