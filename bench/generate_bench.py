@@ -12,11 +12,9 @@ the whole path (`generate()`) also with 2 worker processes, as the workbench run
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import platform
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -30,17 +28,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.convert_bench import _replace_section  # noqa: E402
-from omr_core.rendering.generate import GenerateConfig, corpus_root, generate, list_pieces, load_score, plan_tasks  # noqa: E402
+from omr_core.rendering.generate import (  # noqa: E402
+    GenerateConfig,
+    corpus_root,
+    engraver,
+    generate,
+    list_pieces,
+    load_score,
+    plan_tasks,
+)
 from omr_core.rendering.verovio_page import render_svg  # noqa: E402
 
 WH = (1960, 2772)
 
 
 def engrave(task) -> tuple[verovio.toolkit, int, float]:
-    toolkit = verovio.toolkit()
-    toolkit.setOptions({"font": task.font, "scale": task.scale, "pageWidth": task.page_width,
-                        "pageHeight": int(round(task.page_width * WH[1] / WH[0])), "adjustPageHeight": False,
-                        "breaks": "auto", "footer": "none"})
+    toolkit = engraver(task.font, task.scale, task.page_width, WH)  # exactly as the generator engraves
     start = time.perf_counter()
     ok = toolkit.loadData(load_score(corpus_root() / task.piece))
     return toolkit, min(toolkit.getPageCount(), task.max_pages) if ok else 0, time.perf_counter() - start
@@ -133,7 +136,7 @@ def write_results(results: dict, whole: list[tuple[int, float]]) -> None:
         lines.append(f"| {name} | {r['pages'] / r['total']:.2f} | x{(r['pages'] / r['total']) / (ours['pages'] / ours['total']):.2f} | "
                      f"{per['layout']:.0f} | {per['svg']:.0f} | {per['draw_and_label']:.0f} | {per['png']:.0f} |")
     runs = "; ".join(f"{pages} pages in {seconds:.1f} s = **{pages / seconds:.1f} pages/s**" for pages, seconds in whole)
-    lines += ["", f"The whole path, `generate()` with 2 worker processes as the workbench runs it (worker start-up, the",
+    lines += ["", "The whole path, `generate()` with 2 worker processes as the workbench runs it (worker start-up, the",
               f"duplicate merge and the JSON included): {runs}. The prototype in the issue: 7 pages/s in one process.",
               "Timings on this shared machine vary by about 20% from run to run."]
     _replace_section(ROOT / "bench" / "RESULTS.md", lines)

@@ -21,8 +21,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omr_core.jobs import ProgressFile
+
+if TYPE_CHECKING:
+    from omr_core.datasets.convert import ConvertConfig
 
 
 class _Progress:

@@ -67,8 +67,7 @@ def check_fonts(fonts: tuple[str, ...], n_pieces: int = 2, seed: int = 0, collec
     """Engrave the first pages of `n_pieces` corpus pieces in each font and measure every box against its ink.
 
     Returns {font: summarise(...)} plus "all fonts"."""
-    from omr_core.rendering.generate import GenerateConfig, corpus_root, list_pieces, load_score, plan_tasks
-    import verovio
+    from omr_core.rendering.generate import GenerateConfig, corpus_root, engraver, list_pieces, load_score, plan_tasks
 
     tasks = [t for t in plan_tasks(GenerateConfig(output="-", seed=seed), list_pieces(collections))
              if not t.piece.endswith(".abc")][:n_pieces]
@@ -77,9 +76,7 @@ def check_fonts(fonts: tuple[str, ...], n_pieces: int = 2, seed: int = 0, collec
     for font in fonts:
         errors: dict[str, list] = defaultdict(list)
         for task in tasks:
-            toolkit = verovio.toolkit()
-            toolkit.setOptions({"font": font, "scale": task.scale, "pageWidth": 2100, "pageHeight": 2970,
-                                "adjustPageHeight": False})
+            toolkit = engraver(font, task.scale, 2100, (1960, 2772))
             if not toolkit.loadData(load_score(corpus_root() / task.piece)):
                 continue
             page = render_svg(toolkit.renderToSVG(1), 1960, 2772, font)

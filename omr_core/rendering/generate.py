@@ -181,20 +181,26 @@ def page_file_name(task: Task, page: int) -> str:
     return f"m21-{task.index:05d}-{task.font.lower()}-{slug}-page-{page}.png"
 
 
+def engraver(font: str, scale: float, page_width: int, page_wh: tuple[int, int], id_seed: int = 1):
+    """A Verovio toolkit set up as the generator engraves: the page keeps `page_wh`'s proportions."""
+    import verovio
+
+    toolkit = verovio.toolkit()
+    toolkit.setOptions({
+        "font": font, "scale": scale, "pageWidth": page_width, "pageHeight": int(round(page_width * page_wh[1] / page_wh[0])),
+        "adjustPageHeight": False, "breaks": "auto", "footer": "none", "xmlIdSeed": id_seed,
+    })
+    return toolkit
+
+
 def engrave_task(task: Task, images: Path) -> list[dict]:
     """Engrave one piece and write its pages; returns one dict per page (file, size, class names, boxes)."""
     import cv2
-    import verovio
 
     from omr_core.rendering.verovio_page import render_svg
 
-    toolkit = verovio.toolkit()
     width_px, height_px = task.page_wh
-    page_height = int(round(task.page_width * height_px / width_px))
-    toolkit.setOptions({
-        "font": task.font, "scale": task.scale, "pageWidth": task.page_width, "pageHeight": page_height,
-        "adjustPageHeight": False, "breaks": "auto", "footer": "none", "xmlIdSeed": task.index + 1,
-    })
+    toolkit = engraver(task.font, task.scale, task.page_width, task.page_wh, task.index + 1)
     if not toolkit.loadData(load_score(corpus_root() / task.piece)):
         raise ValueError(f"Verovio could not read {task.piece}")
     pages = []

@@ -30,7 +30,7 @@ class StepResult:
 def pipeline_check(dataset: Path | str, model: str = "yolov8n.yaml", imgsz: int = 320, n_samples: int = 10,
                    device: str = "cpu") -> list[StepResult]:
     from omr_core.datasets.index import DatasetIndex
-    from omr_core.formats.yolo import parse_labels, read_data_yaml
+    from omr_core.formats.yolo import label_path_for, parse_labels, read_data_yaml
     from omr_core.training.offline import import_ultralytics
 
     dataset = Path(dataset)
@@ -48,7 +48,7 @@ def pipeline_check(dataset: Path | str, model: str = "yolov8n.yaml", imgsz: int 
         for image in images:
             if cv2.imread(str(image)) is None:
                 raise ValueError(f"{image}: cannot be read")
-            label = Path(str(image).replace("/images/", "/labels/")).with_suffix(".txt")
+            label = label_path_for(image)
             det, problems = parse_labels(label.read_text(), (1, 1), str(label))
             if problems:
                 raise ValueError(str(problems[0]))

@@ -35,7 +35,6 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
                   criteria_yaml: Path | None = None, wandb: str = "offline") -> Path:
     """Write the run folder of one stage; returns it. `weights` overrides where the stage starts from;
     `wandb` is "offline", "online" (with WANDB_API_KEY in the training process) or "off"."""
-    from omr_core.datasets.index import DatasetIndex
     from omr_core.formats.yolo import read_data_yaml
 
     stage = plan.stage(stage_name)
@@ -51,7 +50,7 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
     settings = plan.settings_for(stage, has_gpu)
     start = weights or _start_weights(ws, plan, stage)  # every refusal comes before anything is written
     run_dir = _new_run_dir(ws.runs, f"{plan.name}-{stage.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    data_yaml, balance = _training_data(dataset, run_dir, settings.balance, DatasetIndex)
+    data_yaml, balance = _training_data(dataset, run_dir, settings.balance)
     class_weights = None
     if settings.weighted_loss:  # the dataset's suggested class-balanced weights, in YOLO id order
         report = json.loads((dataset / "reports" / "validation.json").read_text())["class_weights"]["classes"]
@@ -80,7 +79,7 @@ def _new_run_dir(runs: Path, name: str) -> Path:
     raise StageError(f"{runs}: too many runs named {name}")
 
 
-def _training_data(dataset: Path, run_dir: Path, balance: dict | None, DatasetIndex) -> tuple[Path, dict | None]:
+def _training_data(dataset: Path, run_dir: Path, balance: dict | None) -> tuple[Path, dict | None]:
     """The data.yaml the run trains on: the dataset's own, or a copy whose train split is a balanced list."""
     if not balance:
         return dataset / "data.yaml", None

@@ -1,7 +1,6 @@
 """The real thing: the app served by Streamlit, driven in Debian's Chromium with Playwright."""
 
 import os
-import shutil
 import socket
 import subprocess
 import sys

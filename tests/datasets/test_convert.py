@@ -5,7 +5,6 @@ from collections import Counter
 import cv2
 import numpy as np
 import pytest
-import yaml
 
 from omr_core.datasets.convert import ConvertConfig, convert_deepscores, resolve_max_pages
 from omr_core.formats.deepscores import read_deepscores

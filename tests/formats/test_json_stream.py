@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 import pytest
 
 from omr_core.formats.json_stream import Batch, JsonStreamError, Member, line_col, stream_members

@@ -1,6 +1,5 @@
 """Verovio pages rendered and labelled: classes from context, positions from pitches, boxes against ink."""
 
-import re
 from collections import Counter
 
 import numpy as np

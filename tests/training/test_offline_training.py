@@ -1,7 +1,6 @@
 """A real one-epoch Ultralytics training on a few tiny images with the network unreachable: any connection
 or DNS lookup fails the test (issue: no network attempt at all)."""
 
-import socket
 import subprocess
 import sys
 import textwrap

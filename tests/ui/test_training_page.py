@@ -1,7 +1,6 @@
 """The Training page with AppTest, against a recorded run (tests/data/recorded_run: a real 3-epoch tiny run)."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
