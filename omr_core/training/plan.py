@@ -37,6 +37,12 @@ class StageSettings:
     workers: int = 4
     weighted_loss: bool = False
     balance: dict = field(default_factory=lambda: {"min_instances": 500, "max_repeat": 10})
+    augment: dict = field(default_factory=lambda: {"fliplr": 0.0})  # Ultralytics augmentation hyperparameters
+
+
+# Ultralytics' augmentation hyperparameters a stage may set (`augment:`); anything else is refused by name.
+AUGMENT_NAMES = ("hsv_h", "hsv_s", "hsv_v", "degrees", "translate", "scale", "shear", "perspective", "flipud",
+                 "fliplr", "mosaic", "mixup", "cutmix", "copy_paste", "erasing", "close_mosaic", "warmup_epochs")
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,12 @@ def _check_settings(s: StageSettings, where: str) -> None:
         value = getattr(s, name)
         if not isinstance(value, int) or value <= 0:
             raise PlanError(f"{where}: {name} must be a positive integer, but got {value!r}")
+    if not isinstance(s.augment, dict):
+        raise PlanError(f"{where}: augment must be a mapping of Ultralytics hyperparameters, but got {s.augment!r}")
+    _check_keys(s.augment, set(AUGMENT_NAMES), f"{where}: augment")
+    bad = {k: v for k, v in s.augment.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0}
+    if bad:
+        raise PlanError(f"{where}: augment values must be non-negative numbers, but got {bad}")
     if s.imgsz % 32:
         raise PlanError(f"{where}: imgsz must be a multiple of 32 (YOLO's stride), but got {s.imgsz}")
     if not str(s.model).endswith((".yaml", ".pt")):

@@ -61,7 +61,7 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
         "dataset": stage.dataset, "data": str(data_yaml), "model": str(start) if start else settings.model,
         "parent": str(start) if start else None, "gate": stage.gate,
         "criteria": str(criteria_yaml) if criteria_yaml else None,
-        "settings": {k: getattr(settings, k) for k in ULTRALYTICS_SETTINGS},
+        "settings": {**{k: getattr(settings, k) for k in ULTRALYTICS_SETTINGS}, **settings.augment},
         "balance": balance,
         "command": f"python -m omr_core train {run_dir}",
     }

@@ -46,6 +46,9 @@ def stage(**kw):
         ({"stages": [stage(batch=0)]}, "positive integer"),
         ({"stages": [stage(model="yolov8s")]}, "model YAML"),
         ({"defaults": {"lr": 1}, "stages": [stage()]}, "defaults: unknown keys"),
+        ({"stages": [stage(augment={"flipx": 0.5})]}, "augment: unknown keys"),
+        ({"stages": [stage(augment={"mosaic": -1})]}, "non-negative numbers"),
+        ({"stages": [stage(augment="none")]}, "augment must be a mapping"),
     ],
 )
 def test_bad_plans_say_what_is_wrong(spec, message):
@@ -58,3 +61,10 @@ def test_stage_overrides_defaults():
     assert plan.stages[0].settings.epochs == 7 and plan.stages[1].settings.epochs == 3
     with pytest.raises(PlanError, match="expected one of"):
         plan.stage("zzz")
+
+
+def test_augmentation_reaches_ultralytics_and_never_mirrors_by_default():
+    default = load_plan(None, SETS)
+    assert all(s.settings.augment == {"fliplr": 0.0} for s in default.stages)
+    plan = parse_plan({"stages": [stage(augment={"scale": 0.25, "close_mosaic": 3})]}, SETS)
+    assert plan.stages[0].settings.augment == {"scale": 0.25, "close_mosaic": 3}

@@ -45,6 +45,7 @@ def test_stages_chain_through_the_registry(ws, plan):
     run = prepare_stage(ws, plan, "3.1", has_gpu=False)
     spec = json.loads((run / "run.json").read_text())
     assert spec["settings"]["device"] == "cpu" and spec["model"] == "yolov8s.yaml" and spec["parent"] is None
+    assert spec["settings"]["fliplr"] == 0.0  # the augment setting reaches model.train
     balance = spec["balance"]
     rarest = min(balance["before"], key=balance["before"].get)
     assert balance["listed"] > balance["images"] and balance["after"][rarest] > balance["before"][rarest]  # oversampled
