@@ -207,12 +207,18 @@ def _sample(args) -> int:
     return 0
 
 
-def _generate(args) -> int:
-    from omr_core.rendering.generate import FONTS, GenerateConfig, generate
+def generate_config(args) -> "GenerateConfig":
+    from omr_core.rendering.generate import FONTS, GenerateConfig
 
-    config = GenerateConfig(output=args.folder, n_pages=args.pages, collections=tuple(args.collections),
-                            fonts=tuple(args.fonts or FONTS), max_pages_per_piece=args.pages_per_piece,
-                            test_fraction=args.test_fraction, seed=args.seed, workers=args.workers)
+    return GenerateConfig(output=args.folder, n_pages=args.pages, collections=tuple(args.collections),
+                          fonts=tuple(args.fonts or FONTS), max_pages_per_piece=args.pages_per_piece,
+                          test_fraction=args.test_fraction, seed=args.seed, workers=args.workers)
+
+
+def _generate(args) -> int:
+    from omr_core.rendering.generate import generate
+
+    config = generate_config(args)
     progress = _Progress("generate")
     result = generate(config, progress)
     progress.close()

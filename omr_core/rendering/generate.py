@@ -67,8 +67,8 @@ class GenerateConfig:
 
     def cli_args(self) -> list[str]:
         """The `python -m omr_core generate ...` arguments of this run (for background jobs)."""
-        return ["generate", self.output, "--pages", str(self.n_pages), "--collections", *self.collections,
-                "--fonts", *self.fonts, "--pages-per-piece", str(self.max_pages_per_piece),
+        return ["generate", self.output, "--pages", str(self.n_pages),
+                *(["--collections", *self.collections] if self.collections else []), "--fonts", *self.fonts, "--pages-per-piece", str(self.max_pages_per_piece),
                 "--test-fraction", str(self.test_fraction), "--seed", str(self.seed), "--workers", str(self.workers)]
 
 

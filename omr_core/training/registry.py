@@ -156,9 +156,34 @@ def finish_stage(ws, run_dir: Path) -> dict:
         "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": spec["command"],
         "epochs": max((e["epoch"] for e in events if e["type"] == "epoch"), default=0),
         "imgsz": spec["settings"].get("imgsz"),
+        **data_provenance(ws.dataset(spec["dataset"])),
     }
     (target / "card.json").write_text(json.dumps(card, indent=2))
     return card
+
+
+def data_provenance(dataset: Path) -> dict:
+    """What a model card says of its data: the tile geometry the detector must infer with (`tile_px`,
+    `overlap_px`; None for untiled sets) and the commands that remake the dataset (generate, convert)."""
+    from omr_core.datasets.convert import ConvertConfig
+    from omr_core.formats.deepscores import DeepScoresReader
+    from omr_core.rendering.generate import GenerateConfig
+
+    path = Path(dataset) / "conversion.json"
+    if not path.is_file():  # a YOLO folder made elsewhere (real scans, an export)
+        return {"tile_px": None, "overlap_px": None, "data_commands": []}
+    config = ConvertConfig(**json.loads(path.read_text())["config"])
+    commands = []
+    source = Path(config.source)
+    header = DeepScoresReader(source / "deepscores_train.json") if source.is_dir() else None
+    if header is not None and header.path.is_file():
+        header.read_pages()
+        generator = header.info.get("generator")
+        if generator:
+            commands.append("python -m omr_core " + " ".join(GenerateConfig(**generator).cli_args()))
+    commands.append("python -m omr_core " + " ".join(config.cli_args()))
+    return {"tile_px": config.tile_px, "overlap_px": config.overlap_px if config.tile_px else None,
+            "data_commands": commands}
 
 
 def list_models(ws) -> list[dict]:
@@ -215,6 +240,9 @@ def _card_markdown(card: dict) -> str:
     lines = [f"# {card['name']}", "", f"- stage {card['stage']} (class set {card['class_set']}, {len(card['classes'])} classes)",
              f"- trained on `{card['data']}`; parent: {card['parent'] or 'none (from the model YAML)'}",
              f"- {card['epochs']} epochs; made with `{card['command']}` on {card['date']}",
+             *[f"- data: `{c}`" for c in card.get("data_commands", [])],
+             f"- tiles: {card.get('tile_px') or 'whole images'} px" + (f", overlap {card['overlap_px']} px"
+                                                                          if card.get("tile_px") else ""),
              f"- validation at the end of training: mAP50 {card['metrics'].get('mAP50')}",
              f"- {test.get('note', '')}: mAP50 {test.get('mAP50', float('nan')):.3f}, mAP50-95 "
              f"{test.get('mAP50-95', float('nan')):.3f}",

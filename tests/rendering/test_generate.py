@@ -110,3 +110,11 @@ def test_abc_tune_books_give_their_first_tune():
     assert first_abc_tune("X:7\nK:C\nC|") == "X:7\nK:C\nC|"
     text = load_score(corpus_root() / "oneills1850" / "1276-1375.abc")
     assert text.startswith("X:") and text.count("\nX:") == 0
+
+
+@pytest.mark.parametrize("collections", [(), ("bach", "trecento")])
+def test_cli_args_remake_the_same_config(collections):
+    from omr_core.cli import generate_config, parse_args
+
+    config = GenerateConfig(output="out", n_pages=12, collections=collections, fonts=("Bravura",), seed=5)
+    assert generate_config(parse_args(config.cli_args())) == config

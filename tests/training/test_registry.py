@@ -55,6 +55,8 @@ def test_stages_chain_through_the_registry(ws, plan):
     card = finish_stage(ws, run)
     assert card["stage"] == "3.1" and card["classes"][:2] == ["noteheadBlackOnLine", "noteheadBlackInSpace"]
     assert card["gate"] == "phase_3_gate" and card["gate_passed"] is False  # one epoch: mAP50 far below 0.70
+    assert (card["tile_px"], card["overlap_px"]) == (640, 160)  # what the detector must infer with
+    assert card["data_commands"][-1].startswith("python -m omr_core convert ") and "--tile 640" in card["data_commands"][-1]
     gates = json.loads((run / "gates.json").read_text())
     assert gates["phase_3_gate"][0]["status"] == "failed" and "minimum_acceptable" in gates
     assert list_models(ws)[-1]["name"] == run.name and (ws.models / run.name / "best.pt").is_file()
