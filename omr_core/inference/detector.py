@@ -1,0 +1,204 @@
+"""`SymbolDetector`: music symbols in a measure image, a page image or a PDF page, with tiled inference.
+
+    detector = SymbolDetector.load("bundled-3.1")            # a registry name, or a .pt/.onnx path
+    found = detector.detect("page.png")                      # Detections: xyxy px, class_id, confidence
+    found.data["class_name"]                                 # class names, parallel to the boxes
+    detector.to_json(found, image_wh)                        # the same as JSON-ready dicts
+
+Tiling: an image larger than the model's tile is cut into tiles of the trained tile size (the model card's
+`tile_px`, else the model's imgsz) overlapping by the card's `overlap_px`; all tiles run in batches, and
+`merge.merge_tiles` removes the duplicates of the overlaps and joins symbols cut by a seam. An image no larger
+than a tile goes through whole (padded), chosen automatically. A tile is resized only when the model was trained
+on tiles of another size than its imgsz.
+
+Memory: the page, one batch of tiles and the model; a 2000x3000 page at batch 8 stays well under 2 GB.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from omr_core.datasets.tiling import tile_grid
+from omr_core.inference.backends import decode, open_backend
+from omr_core.inference.images import DEFAULT_DPI, check_array, read_image
+from omr_core.inference.merge import MergeRules, merge_tiles
+from omr_core.structures.detections import Detections
+
+BUNDLED_MODELS = Path(__file__).resolve().parents[2] / "models"
+PAD_VALUE = 114  # Ultralytics' letterbox grey
+
+
+class UntrustedModelError(PermissionError):
+    """A `.pt` file from outside the registry: it is a pickle and runs code when loaded."""
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model file and, where it came from the registry, its card."""
+
+    path: Path
+    card: dict = field(default_factory=dict)
+
+    @property
+    def trusted(self) -> bool:
+        return bool(self.card)
+
+
+def registry_dirs(workspace=None) -> list[Path]:
+    """Where registered models live: the workspace's models/ and the repository's bundled models/."""
+    return ([Path(workspace.models)] if workspace is not None else []) + [BUNDLED_MODELS]
+
+
+def list_registry_models(workspace=None) -> list[dict]:
+    """Cards of every registered model (workspace first, then bundled), each with its `dir`."""
+    cards = []
+    for root in registry_dirs(workspace):
+        for card_path in sorted(root.glob("*/card.json")):
+            card = json.loads(card_path.read_text())
+            cards.append({**card, "dir": str(card_path.parent)})
+    return cards
+
+
+def resolve_model(model: str | Path, workspace=None, prefer: str = "onnx") -> ModelRef:
+    """A registry name (its best.onnx when `prefer` is onnx and it exists, else best.pt) or a model file path."""
+    for root in registry_dirs(workspace):
+        folder = root / str(model)
+        if (folder / "card.json").is_file():
+            card = json.loads((folder / "card.json").read_text())
+            order = ("best.onnx", "best.pt") if prefer == "onnx" else ("best.pt", "best.onnx")
+            for name in order:
+                if (folder / name).is_file():
+                    return ModelRef(folder / name, card)
+            raise FileNotFoundError(f"{folder}: the registered model has no best.pt or best.onnx")
+    path = Path(model)
+    if not path.is_file():
+        known = [c["name"] for c in list_registry_models(workspace)]
+        raise FileNotFoundError(f"{model}: no such model file, and no registered model of that name "
+                                f"(registered: {known or 'none'})")
+    card_path = path.parent / "card.json"  # a file inside a registry folder keeps its card
+    inside = any(path.resolve().parent.parent == root.resolve() for root in registry_dirs(workspace))
+    return ModelRef(path, json.loads(card_path.read_text()) if inside and card_path.is_file() else {})
+
+
+@dataclass
+class DetectionRun:
+    """One detection: the boxes (page pixels), how the image was cut, and where the time went (ms)."""
+
+    detections: Detections
+    image_wh: tuple[int, int]
+    tiles_xyxy: np.ndarray
+    timings_ms: dict[str, float]
+
+
+class SymbolDetector:
+    def __init__(self, backend, tile_px: int | None = None, overlap_px: int | None = None, conf: float = 0.25,
+                 iou: float = 0.5, batch: int = 8, rules: MergeRules = MergeRules(), card: dict | None = None):
+        self.backend = backend
+        self.names: dict[int, str] = backend.info.names
+        self.imgsz = backend.info.imgsz
+        self.tile_px = int(tile_px or self.imgsz)
+        self.overlap_px = int(overlap_px if overlap_px is not None else min(self.tile_px // 4, 128))
+        if not 0 <= self.overlap_px < self.tile_px:
+            raise ValueError(f"need 0 <= overlap_px < tile_px, but got overlap {self.overlap_px}, tile {self.tile_px}")
+        self.conf, self.iou, self.batch, self.rules = conf, iou, max(1, int(batch)), rules
+        self.card = card or {}
+
+    @classmethod
+    def load(cls, model: str | Path, workspace=None, backend: str = "auto", trust_pickle: bool = False,
+             device: str | None = None, **settings) -> "SymbolDetector":
+        """`backend`: "onnx", "torch" or "auto" (ONNX Runtime when the model has an export: ~2x faster on CPU).
+        A `.pt` from outside the registry is refused unless `trust_pickle` (loading a pickle runs its code)."""
+        if backend not in ("auto", "onnx", "torch"):
+            raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', but got {backend!r}")
+        ref = resolve_model(model, workspace, prefer="torch" if backend == "torch" else "onnx")
+        if backend == "onnx" and ref.path.suffix != ".onnx":
+            raise FileNotFoundError(f"{ref.path}: no ONNX export beside it; export it first "
+                                    f"(python -m omr_core export {model})")
+        if ref.path.suffix == ".pt" and not ref.trusted and not trust_pickle:
+            raise UntrustedModelError(f"{ref.path}: a .pt file is a Python pickle and runs code when loaded; load "
+                                      "models from the registry, or pass trust_pickle=True if you trust its source")
+        card = ref.card
+        settings.setdefault("tile_px", card.get("tile_px"))
+        settings.setdefault("overlap_px", card.get("overlap_px"))
+        return cls(open_backend(ref.path, device), card=card, **settings)
+
+    @property
+    def model_path(self) -> Path:
+        return self.backend.path
+
+    # -- inference -----------------------------------------------------------------------------------------
+
+    def run(self, image: np.ndarray | str | Path, page: int = 0, dpi: float = DEFAULT_DPI) -> DetectionRun:
+        """Detect symbols in an RGB array, an image file or a PDF page (`page`, 0-based, rendered at `dpi`)."""
+        started = time.perf_counter()
+        if isinstance(image, (str, Path)):
+            image = read_image(image, page, dpi)
+        else:
+            image = check_array(image)
+        height, width = image.shape[:2]
+        loaded = time.perf_counter()
+        if width <= self.tile_px and height <= self.tile_px:
+            tiles = np.array([[0, 0, width, height]], dtype=np.int64)  # small: the whole image in one pass
+        else:
+            tiles = tile_grid((width, height), self.tile_px, self.overlap_px)
+        parts: list[Detections] = []
+        model_s = 0.0
+        for first in range(0, len(tiles), self.batch):
+            chunk = tiles[first : first + self.batch]
+            batch, scales = self._batch(image, chunk)
+            t0 = time.perf_counter()
+            raw = self.backend(batch)
+            model_s += time.perf_counter() - t0
+            for (x0, y0, _, _), scale, found in zip(chunk, scales, decode(raw, self.backend.info.end2end,
+                                                                          self.conf, self.iou)):
+                parts.append(Detections(found.xyxy / scale + [x0, y0, x0, y0], found.class_id, found.confidence))
+        inferred = time.perf_counter()
+        merged = merge_tiles(parts, tiles, (width, height), self.rules)
+        merged.xyxy = np.clip(merged.xyxy, 0, [width, height, width, height])
+        merged.data["class_name"] = np.array([self.names.get(int(c), str(c)) for c in merged.class_id], dtype=object)
+        done = time.perf_counter()
+        timings = {"load": (loaded - started) * 1e3, "model": model_s * 1e3,
+                   "tiles": (inferred - loaded - model_s) * 1e3, "merge": (done - inferred) * 1e3,
+                   "total": (done - started) * 1e3}
+        return DetectionRun(merged, (width, height), tiles, {k: round(v, 2) for k, v in timings.items()})
+
+    def detect(self, image: np.ndarray | str | Path, page: int = 0, dpi: float = DEFAULT_DPI) -> Detections:
+        return self.run(image, page, dpi).detections
+
+    def _batch(self, image: np.ndarray, tiles: np.ndarray) -> tuple[np.ndarray, list[float]]:
+        """Tiles as a (B, 3, S, S) float32 batch, each resized by S/tile when the model's imgsz differs from
+        the tile size, and padded at the right and bottom."""
+        size = self.imgsz
+        scale = size / self.tile_px  # as in training, where Ultralytics resized each tile to imgsz
+        batch = np.full((len(tiles), size, size, 3), PAD_VALUE, dtype=np.uint8)
+        scales = []
+        for i, (x0, y0, x1, y1) in enumerate(tiles):
+            crop = image[y0:y1, x0:x1]
+            if scale != 1.0:
+                crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                                  interpolation=cv2.INTER_AREA)
+            batch[i, : crop.shape[0], : crop.shape[1]] = crop
+            scales.append(scale)
+        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0, scales
+
+    # -- output --------------------------------------------------------------------------------------------
+
+    def to_json(self, detections: Detections, image_wh: tuple[int, int], source: str | None = None) -> dict:
+        """Detections as a JSON-ready dict: boxes in pixels (xyxy), class name and id, confidence."""
+        return {
+            "source": source, "image_wh": list(image_wh), "model": self.model_path.name,
+            "model_name": self.card.get("name"), "classes": [self.names[i] for i in sorted(self.names)],
+            "symbols": detections_json(detections, self.names),
+        }
+
+
+def detections_json(detections: Detections, names: dict[int, str]) -> list[dict]:
+    conf = detections.confidence if detections.confidence is not None else np.ones(len(detections))
+    return [{"xyxy": [round(float(v), 2) for v in box], "class_id": int(c), "class_name": names.get(int(c), str(c)),
+             "confidence": round(float(p), 4)} for box, c, p in zip(detections.xyxy, detections.class_id, conf)]
