@@ -18,6 +18,7 @@ st.set_page_config(page_title="ScoreEye Symbol Workbench", page_icon="🎼", lay
 navigation = st.navigation([
     st.Page("pages/dataset.py", title="Dataset", icon="🗂️", default=True),
     st.Page("pages/training.py", title="Training", icon="🏋️"),
+    st.Page("pages/inference.py", title="Inference", icon="🔎"),
 ])
 mark_entry()
 workspace_sidebar()

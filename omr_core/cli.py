@@ -131,6 +131,31 @@ def _parser() -> argparse.ArgumentParser:
     drawn.add_argument("--pages", type=int, default=60)
     drawn.add_argument("--seed", type=int, default=0)
 
+    detect = sub.add_parser("detect", help="detect symbols in images or PDF pages (tiled) and write JSON")
+    detect.add_argument("inputs", nargs="+", help="image files (png, jpg, tiff) or PDFs")
+    detect.add_argument("--model", required=True, help="a registered model name or a .pt/.onnx path")
+    detect.add_argument("--workspace")
+    detect.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
+    detect.add_argument("--conf", type=float, default=0.25)
+    detect.add_argument("--dpi", type=float, default=240, help="PDF pages are rendered at this resolution")
+    detect.add_argument("--trust-pickle", action="store_true",
+                        help="allow a .pt from outside the registry (a pickle runs code when loaded)")
+    detect.add_argument("--out", help="write the JSON here (default: print it)")
+
+    measures = sub.add_parser("measures", help="ScoreEye hand-off: detect in the measures of metadata.json files")
+    measures.add_argument("metadata", nargs="+", help="ScoreEye metadata.json files, one per page")
+    measures.add_argument("--model", required=True)
+    measures.add_argument("--workspace")
+    measures.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
+    measures.add_argument("--conf", type=float, default=0.25)
+    measures.add_argument("--out", required=True, help="the page-level symbols JSON")
+
+    export = sub.add_parser("export", help="export a registered model to ONNX (parity-checked), optionally INT8")
+    export.add_argument("model", help="a registered model name")
+    export.add_argument("--workspace")
+    export.add_argument("--int8", action="store_true", help="also INT8, kept only within one mAP point")
+    export.add_argument("--images", type=int, default=4, help="sample images of the model's data for the parity check")
+
     classes = sub.add_parser("classes", help="list the class sets and what the plan's short names mean")
     classes.add_argument("--class-sets-yaml")
     return parser
@@ -339,6 +364,65 @@ def _drawn(args) -> int:
     return 0
 
 
+def _detect(args) -> int:
+    from omr_core.inference.detector import SymbolDetector
+    from omr_core.inference.images import is_pdf, pdf_page_count
+    from omr_core.workspace import Workspace
+
+    detector = SymbolDetector.load(args.model, Workspace.open(args.workspace), backend=args.backend,
+                                   trust_pickle=args.trust_pickle, conf=args.conf)
+    results = []
+    for name in args.inputs:
+        pages = range(pdf_page_count(name)) if is_pdf(Path(name)) else [0]
+        for page in pages:
+            run = detector.run(name, page=page, dpi=args.dpi)
+            entry = detector.to_json(run.detections, run.image_wh, name)
+            entry.update(page=page + 1, tiles=len(run.tiles_xyxy), timings_ms=run.timings_ms)
+            results.append(entry)
+            print(f"{name} page {page + 1}: {len(run.detections)} symbols, {len(run.tiles_xyxy)} tiles, "
+                  f"{run.timings_ms['total']:.0f} ms", file=sys.stderr)
+    text = json.dumps(results if len(results) > 1 else results[0], indent=1)
+    Path(args.out).write_text(text) if args.out else print(text)
+    return 0
+
+
+def _measures(args) -> int:
+    from omr_core.inference.detector import SymbolDetector
+    from omr_core.inference.handoff import detect_measures
+    from omr_core.workspace import Workspace
+
+    detector = SymbolDetector.load(args.model, Workspace.open(args.workspace), backend=args.backend, conf=args.conf)
+    document = detect_measures(detector, args.metadata)
+    Path(args.out).write_text(json.dumps(document, indent=1))
+    count = sum(len(m["symbols"]) for p in document["pages"] for s in p["systems"] for m in s["measures"])
+    print(f"{args.out}: {count} symbols on {len(document['pages'])} pages")
+    return 0
+
+
+def _export(args) -> int:
+    from omr_core.inference.detector import resolve_model
+    from omr_core.inference.export import export_onnx, parity_images, quantize_int8
+    from omr_core.workspace import Workspace
+
+    ws = Workspace.open(args.workspace)
+    ref = resolve_model(args.model, ws, prefer="torch")
+    if not ref.trusted:
+        raise SystemExit(f"{args.model}: export works on registered models (a folder with card.json and best.pt)")
+    folder = ref.path.parent
+    entry = export_onnx(folder, parity_images(ws, ref.card, args.images))
+    print(json.dumps(entry, indent=1))
+    if not entry["parity"]["passed"]:
+        print(f"parity failed: {folder / 'best.onnx'} removed", file=sys.stderr)
+        return 1
+    if args.int8:
+        data_yaml = ws.dataset(ref.card["data"]) / "data.yaml"
+        if not data_yaml.is_file():
+            raise SystemExit(f"INT8 needs the model's dataset to measure mAP on, and {data_yaml} is not there: "
+                             f"remake it with {ref.card.get('data_commands') or 'the convert command'}")
+        print(json.dumps(quantize_int8(folder, data_yaml), indent=1))
+    return 0
+
+
 def _classes(args) -> int:
     import yaml
 
@@ -356,4 +440,5 @@ def _classes(args) -> int:
 
 _COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample": _sample, "generate": _generate,
              "scan": _scan, "boxcheck": _boxcheck, "train": _train,
-             "check": _check, "stage": _stage, "bundle": _bundle, "drawn": _drawn, "classes": _classes}
+             "check": _check, "stage": _stage, "bundle": _bundle, "drawn": _drawn, "classes": _classes,
+                "detect": _detect, "measures": _measures, "export": _export}

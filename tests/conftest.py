@@ -35,4 +35,15 @@ def ready_workspace(tmp_path_factory):
     return ws
 
 
+@pytest.fixture(scope="session")
+def engraved(tmp_path_factory) -> Path:
+    """Two Verovio pages of a piece in music21's corpus, in DeepScores format."""
+    from omr_core.rendering.generate import GenerateConfig, generate
+
+    out = tmp_path_factory.mktemp("engraved")
+    generate(GenerateConfig(output=str(out), n_pages=2, fonts=("Bravura",), test_fraction=0.0, seed=2, workers=1),
+             pieces=["bach/bwv66.6.mxl", "joplin/maple_leaf_rag.mxl"])
+    return out
+
+
 APP = Path(__file__).resolve().parent.parent / "app.py"

@@ -9,7 +9,7 @@ Tiling: an image larger than the model's tile is cut into tiles of the trained t
 `tile_px`, else the model's imgsz) overlapping by the card's `overlap_px`; all tiles run in batches, and
 `merge.merge_tiles` removes the duplicates of the overlaps and joins symbols cut by a seam. An image no larger
 than a tile goes through whole (padded), chosen automatically. A tile is resized only when the model was trained
-on tiles of another size than its imgsz.
+on tiles of another size than its imgsz. Blank tiles (a page's margins: no dark pixel) are not run.
 
 Memory: the page, one batch of tiles and the model; a 2000x3000 page at batch 8 stays well under 2 GB.
 """
@@ -32,6 +32,7 @@ from omr_core.structures.detections import Detections
 
 BUNDLED_MODELS = Path(__file__).resolve().parents[2] / "models"
 PAD_VALUE = 114  # Ultralytics' letterbox grey
+BLANK_ABOVE = 160  # a tile with no pixel darker than this (in any channel) is blank paper: not run
 
 
 class UntrustedModelError(PermissionError):
@@ -65,20 +66,24 @@ def list_registry_models(workspace=None) -> list[dict]:
     return cards
 
 
+PREFERENCE = {"onnx": ("best.onnx", "best.pt"), "torch": ("best.pt", "best.onnx"), "int8": ("best.int8.onnx",)}
+
+
 def resolve_model(model: str | Path, workspace=None, prefer: str = "onnx") -> ModelRef:
-    """A registry name (its best.onnx when `prefer` is onnx and it exists, else best.pt) or a model file path."""
+    """A registry name (the first file of PREFERENCE[prefer] its folder has) or a model file path."""
     for root in registry_dirs(workspace):
         folder = root / str(model)
         if (folder / "card.json").is_file():
             card = json.loads((folder / "card.json").read_text())
-            order = ("best.onnx", "best.pt") if prefer == "onnx" else ("best.pt", "best.onnx")
-            for name in order:
+            for name in PREFERENCE[prefer]:
                 if (folder / name).is_file():
                     return ModelRef(folder / name, card)
-            raise FileNotFoundError(f"{folder}: the registered model has no best.pt or best.onnx")
+            raise FileNotFoundError(f"{folder}: the registered model has no {' or '.join(PREFERENCE[prefer])}"
+                                    + (" (INT8 is kept only when it loses at most one mAP point: "
+                                       "python -m omr_core export NAME --int8)" if prefer == "int8" else ""))
     path = Path(model)
     if not path.is_file():
-        known = [c["name"] for c in list_registry_models(workspace)]
+        known = [Path(c["dir"]).name for c in list_registry_models(workspace)]
         raise FileNotFoundError(f"{model}: no such model file, and no registered model of that name "
                                 f"(registered: {known or 'none'})")
     card_path = path.parent / "card.json"  # a file inside a registry folder keeps its card
@@ -94,11 +99,13 @@ class DetectionRun:
     image_wh: tuple[int, int]
     tiles_xyxy: np.ndarray
     timings_ms: dict[str, float]
+    tiles_run: int  # tiles the model saw: blank ones (no pixel darker than BLANK_ABOVE) are skipped
 
 
 class SymbolDetector:
     def __init__(self, backend, tile_px: int | None = None, overlap_px: int | None = None, conf: float = 0.25,
-                 iou: float = 0.5, batch: int = 8, rules: MergeRules = MergeRules(), card: dict | None = None):
+                 iou: float = 0.5, batch: int = 8, rules: MergeRules | None = None, card: dict | None = None,
+                 skip_blank: bool = True):
         self.backend = backend
         self.names: dict[int, str] = backend.info.names
         self.imgsz = backend.info.imgsz
@@ -106,17 +113,21 @@ class SymbolDetector:
         self.overlap_px = int(overlap_px if overlap_px is not None else min(self.tile_px // 4, 128))
         if not 0 <= self.overlap_px < self.tile_px:
             raise ValueError(f"need 0 <= overlap_px < tile_px, but got overlap {self.overlap_px}, tile {self.tile_px}")
-        self.conf, self.iou, self.batch, self.rules = conf, iou, max(1, int(batch)), rules
+        self.conf, self.iou, self.batch, self.rules = conf, iou, max(1, int(batch)), rules or MergeRules()
+        self.skip_blank = skip_blank
         self.card = card or {}
 
     @classmethod
     def load(cls, model: str | Path, workspace=None, backend: str = "auto", trust_pickle: bool = False,
-             device: str | None = None, **settings) -> "SymbolDetector":
-        """`backend`: "onnx", "torch" or "auto" (ONNX Runtime when the model has an export: ~2x faster on CPU).
-        A `.pt` from outside the registry is refused unless `trust_pickle` (loading a pickle runs its code)."""
-        if backend not in ("auto", "onnx", "torch"):
-            raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', but got {backend!r}")
-        ref = resolve_model(model, workspace, prefer="torch" if backend == "torch" else "onnx")
+             device: str | None = None, **settings) -> SymbolDetector:
+        """`backend`: "onnx", "int8" (the quantised export), "torch" or "auto" (ONNX Runtime when the model has
+        an export: ~2x faster on CPU). A `.pt` from outside the registry is refused unless `trust_pickle`
+        (loading a pickle runs its code)."""
+        if backend not in ("auto", "onnx", "int8", "torch"):
+            raise ValueError(f"backend must be 'auto', 'onnx', 'int8' or 'torch', but got {backend!r}")
+        ref = resolve_model(model, workspace, prefer="onnx" if backend == "auto" else backend)
+        if backend == "torch" and ref.path.suffix != ".pt":
+            raise ValueError(f"{ref.path}: the torch backend runs .pt files; use backend 'onnx' for this one")
         if backend == "onnx" and ref.path.suffix != ".onnx":
             raise FileNotFoundError(f"{ref.path}: no ONNX export beside it; export it first "
                                     f"(python -m omr_core export {model})")
@@ -147,17 +158,19 @@ class SymbolDetector:
             tiles = np.array([[0, 0, width, height]], dtype=np.int64)  # small: the whole image in one pass
         else:
             tiles = tile_grid((width, height), self.tile_px, self.overlap_px)
-        parts: list[Detections] = []
+        parts = [Detections.empty(with_confidence=True) for _ in tiles]
+        inked = [k for k, (x0, y0, x1, y1) in enumerate(tiles) if not self.skip_blank
+                 or image[y0:y1, x0:x1].min() < BLANK_ABOVE]  # a page's empty margins hold no symbol
         model_s = 0.0
-        for first in range(0, len(tiles), self.batch):
-            chunk = tiles[first : first + self.batch]
-            batch, scales = self._batch(image, chunk)
+        for first in range(0, len(inked), self.batch):
+            chunk = inked[first : first + self.batch]
+            batch, scales = self._batch(image, tiles[chunk])
             t0 = time.perf_counter()
             raw = self.backend(batch)
             model_s += time.perf_counter() - t0
-            for (x0, y0, _, _), scale, found in zip(chunk, scales, decode(raw, self.backend.info.end2end,
-                                                                          self.conf, self.iou)):
-                parts.append(Detections(found.xyxy / scale + [x0, y0, x0, y0], found.class_id, found.confidence))
+            for k, scale, found in zip(chunk, scales, decode(raw, self.backend.info.end2end, self.conf, self.iou)):
+                x0, y0 = tiles[k, :2]
+                parts[k] = Detections(found.xyxy / scale + [x0, y0, x0, y0], found.class_id, found.confidence)
         inferred = time.perf_counter()
         merged = merge_tiles(parts, tiles, (width, height), self.rules)
         merged.xyxy = np.clip(merged.xyxy, 0, [width, height, width, height])
@@ -166,7 +179,7 @@ class SymbolDetector:
         timings = {"load": (loaded - started) * 1e3, "model": model_s * 1e3,
                    "tiles": (inferred - loaded - model_s) * 1e3, "merge": (done - inferred) * 1e3,
                    "total": (done - started) * 1e3}
-        return DetectionRun(merged, (width, height), tiles, {k: round(v, 2) for k, v in timings.items()})
+        return DetectionRun(merged, (width, height), tiles, {k: round(v, 2) for k, v in timings.items()}, len(inked))
 
     def detect(self, image: np.ndarray | str | Path, page: int = 0, dpi: float = DEFAULT_DPI) -> Detections:
         return self.run(image, page, dpi).detections

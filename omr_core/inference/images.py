@@ -85,7 +85,7 @@ def read_pdf_page(path: Path | str, page: int = 0, dpi: float = DEFAULT_DPI) -> 
         scale = dpi / 72.0
         _check_size(round(width_pt * scale), round(height_pt * scale), f"{path} page {page + 1} at {dpi} dpi")
         bitmap = pdf_page.render(scale=scale, fill_color=(255, 255, 255, 255))
-        return check_array(np.asarray(bitmap.to_pil().convert("RGB")), f"{path} page {page + 1}")
+        return check_array(np.array(bitmap.to_pil().convert("RGB")), f"{path} page {page + 1}")
     finally:
         document.close()
 
@@ -112,7 +112,7 @@ def read_image(path: Path | str, page: int = 0, dpi: float = DEFAULT_DPI) -> np.
                 array = np.asarray(image, dtype=np.float64)
                 span = max(float(array.max() - array.min()), 1e-9)
                 return check_array(((array - array.min()) * (255.0 / span)).astype(np.uint8), str(path))
-            return check_array(np.asarray(image.convert("RGB")), str(path))
+            return check_array(np.array(image.convert("RGB")), str(path))
     except ImageInputError:
         raise
     except Image.DecompressionBombError as exc:  # Pillow refuses past 179 MP before we see the size
@@ -120,3 +120,5 @@ def read_image(path: Path | str, page: int = 0, dpi: float = DEFAULT_DPI) -> np.
                               f"or cut it into pages first ({exc})") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageInputError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
+    except ImportError as exc:  # Ultralytics patches Image.open to retry unknown files as HEIF, via a missing plugin
+        raise ImageInputError(f"{path}: not a readable image (Pillow cannot identify it)") from exc

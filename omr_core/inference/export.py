@@ -1,0 +1,199 @@
+"""ONNX export of a registered model, with a parity check against its `.pt`, and INT8 only where it costs
+no more than one mAP point.
+
+`export_onnx` writes best.onnx beside best.pt (Ultralytics' exporter: dynamic batch, simplified), runs both
+through the `SymbolDetector` on sample images and compares the detections box by box: every box of one must
+have a same-class box in the other with IoU >= `min_iou` and confidence within `max_conf_diff`. Boxes whose
+confidence lies within `max_conf_diff` of the threshold may fall on either side and are not counted. The
+result goes on the model card (`onnx`).
+
+`quantize_int8` makes best.int8.onnx with ONNX Runtime's static QDQ quantisation, calibrated on tiles of the
+model's own validation images, measures mAP50-95 of both ONNX files on the validation split and keeps the INT8
+file only when it loses at most `max_drop` (0.01: one point); the numbers go on the card (`int8`) either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from omr_core.structures.boxes import box_iou
+from omr_core.structures.detections import Detections
+
+
+@dataclass(frozen=True)
+class Parity:
+    images: int
+    boxes_pt: int
+    boxes_onnx: int
+    unmatched: int  # boxes (away from the threshold) with no counterpart in the other model's output
+    min_iou: float  # worst IoU among matched boxes
+    max_conf_diff: float
+    passed: bool
+
+
+def compare(a: Detections, b: Detections, conf: float, min_iou: float = 0.95,
+            max_conf_diff: float = 0.02) -> tuple[int, float, float]:
+    """Unmatched boxes (both ways, ignoring those near the threshold), worst matched IoU, largest conf gap."""
+    unmatched, worst_iou, worst_conf = 0, 1.0, 0.0
+    for x, y in ((a, b), (b, a)):
+        if len(x) == 0:
+            continue
+        iou = box_iou(x.xyxy, y.xyxy) if len(y) else np.zeros((len(x), 0))
+        iou = np.where(x.class_id[:, None] == y.class_id[None, :], iou, 0.0)
+        best = iou.argmax(axis=1) if iou.shape[1] else np.zeros(len(x), dtype=int)
+        best_iou = iou.max(axis=1) if iou.shape[1] else np.zeros(len(x))
+        clear = x.confidence >= conf + max_conf_diff  # near the threshold the other model may fall below it
+        matched = best_iou >= min_iou
+        unmatched += int((clear & ~matched).sum())
+        if matched.any():
+            worst_iou = min(worst_iou, float(best_iou[matched].min()))
+            worst_conf = max(worst_conf, float(np.abs(x.confidence[matched] - y.confidence[best[matched]]).max()))
+    return unmatched, worst_iou, worst_conf
+
+
+def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: float = 0.95,
+                max_conf_diff: float = 0.02) -> dict:
+    """Export `model_dir/best.pt` to best.onnx and check parity on `images` (arrays or paths); the card's
+    `onnx` entry is returned (and written when the folder has a card). A failed parity removes the file."""
+    from omr_core.inference.detector import SymbolDetector
+    from omr_core.training.offline import import_ultralytics
+
+    model_dir = Path(model_dir)
+    weights = model_dir / "best.pt"
+    if not weights.is_file():
+        raise FileNotFoundError(f"{weights}: no weights to export")
+    card_path = model_dir / "card.json"
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    import_ultralytics()
+    from ultralytics import YOLO
+
+    started = time.perf_counter()
+    imgsz = int(card.get("imgsz") or 640)
+    exported = Path(YOLO(str(weights)).export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True))
+    onnx_path = model_dir / "best.onnx"
+    if exported != onnx_path:
+        shutil.move(exported, onnx_path)
+    seconds = time.perf_counter() - started
+
+    settings = {"tile_px": card.get("tile_px"), "overlap_px": card.get("overlap_px"), "conf": conf}
+    torch_det = SymbolDetector.load(weights, backend="torch", trust_pickle=True, **settings)
+    onnx_det = SymbolDetector.load(onnx_path, backend="onnx", **settings)
+    totals = np.zeros(3, dtype=int)
+    worst_iou, worst_conf = 1.0, 0.0
+    for image in images:
+        a, b = torch_det.detect(image), onnx_det.detect(image)
+        unmatched, iou, gap = compare(a, b, conf, min_iou, max_conf_diff)
+        totals += [len(a), len(b), unmatched]
+        worst_iou, worst_conf = min(worst_iou, iou), max(worst_conf, gap)
+    parity = Parity(len(images), int(totals[0]), int(totals[1]), int(totals[2]), round(worst_iou, 4),
+                    round(worst_conf, 4), bool(totals[2] == 0 and worst_conf <= max_conf_diff))
+    entry = {"file": onnx_path.name, "imgsz": imgsz, "export_s": round(seconds, 1), "parity": asdict(parity),
+             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if not parity.passed:
+        onnx_path.unlink()
+    if card:
+        card["onnx"] = entry
+        card_path.write_text(json.dumps(card, indent=2))
+    return entry
+
+
+def sample_tiles(data_yaml: Path, split: str, n: int, imgsz: int) -> np.ndarray:
+    """Up to `n` images of a YOLO split, letterboxed to imgsz, as a (n, 3, imgsz, imgsz) float32 batch."""
+    import cv2
+    import yaml
+
+    spec = yaml.safe_load(Path(data_yaml).read_text())
+    root = Path(spec.get("path") or Path(data_yaml).parent)
+    folder = root / spec[split]
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))[:n]
+    if not files:
+        raise FileNotFoundError(f"{folder}: no images to calibrate with")
+    batch = np.full((len(files), imgsz, imgsz, 3), 114, dtype=np.uint8)
+    for i, file in enumerate(files):
+        image = cv2.cvtColor(cv2.imread(str(file)), cv2.COLOR_BGR2RGB)
+        scale = imgsz / max(image.shape[:2])
+        if scale != 1:
+            image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)))
+        batch[i, : image.shape[0], : image.shape[1]] = image
+    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+
+def quantize_int8(model_dir: Path, data_yaml: Path, split: str = "val", calibration_images: int = 32,
+                  max_drop: float = 0.01) -> dict:
+    """INT8 best.int8.onnx from best.onnx, kept only if mAP50-95 drops by at most `max_drop` (measured)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from omr_core.training.offline import import_ultralytics
+
+    model_dir = Path(model_dir)
+    source = model_dir / "best.onnx"
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: export to ONNX first")
+    card_path = model_dir / "card.json"
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    imgsz = int(card.get("imgsz") or 640)
+    tiles = sample_tiles(data_yaml, split, calibration_images, imgsz)
+
+    class Tiles(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter(tiles[i : i + 1] for i in range(len(tiles)))
+
+        def get_next(self):
+            item = next(self.items, None)
+            return None if item is None else {"images": item}
+
+    prepared = model_dir / "best.prep.onnx"
+    target = model_dir / "best.int8.onnx"
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):  # both leave files in the cwd
+        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        quantize_static(str(prepared), str(target), Tiles(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    prepared.unlink()
+    seconds = time.perf_counter() - started
+
+    import_ultralytics()
+    from ultralytics import YOLO
+
+    def map50_95(path: Path) -> float:
+        metrics = YOLO(str(path), task="detect").val(data=str(data_yaml), split=split, imgsz=imgsz, batch=1,
+                                                    workers=0, plots=False, verbose=False)
+        return float(metrics.box.map)
+
+    fp32, int8 = map50_95(source), map50_95(target)
+    entry = {"file": target.name, "mAP50-95_fp32": round(fp32, 4), "mAP50-95_int8": round(int8, 4),
+             "drop": round(fp32 - int8, 4), "max_drop": max_drop, "offered": fp32 - int8 <= max_drop,
+             "split": split, "quantize_s": round(seconds, 1), "size_mb": round(target.stat().st_size / 2**20, 2)}
+    if not entry["offered"]:
+        target.unlink()
+    if card:
+        card["int8"] = entry
+        card_path.write_text(json.dumps(card, indent=2))
+    return entry
+
+
+def parity_images(ws, card: dict, n: int = 4) -> list[Path]:
+    """Images to compare `.pt` and `.onnx` on: whole pages of the model's own data where the workspace has
+    them (so tiling and merging are part of the check), else its validation tiles, else any workspace source."""
+    candidates: list[Path] = []
+    dataset = ws.dataset(card["data"]) if card.get("data") else None
+    if dataset is not None and (dataset / "conversion.json").is_file():
+        source = Path(json.loads((dataset / "conversion.json").read_text())["config"]["source"])
+        candidates = sorted((source / "images").glob("*.png"))
+    if not candidates and dataset is not None:
+        candidates = sorted((dataset / "images" / "val").glob("*.png"))
+    if not candidates:
+        candidates = sorted(p for s in ws.list_sources() for p in (ws.source(s) / "images").glob("*.png"))
+    if not candidates:
+        raise FileNotFoundError(f"no images in {ws.root} to check ONNX parity on: make the default workspace first")
+    step = max(1, len(candidates) // n)
+    return candidates[::step][:n]

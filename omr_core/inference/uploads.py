@@ -1,0 +1,41 @@
+"""Files a user uploads: kept in the workspace under a name made from their content, never from their name.
+
+An uploaded name is only read for its suffix (checked against a list); the file is stored as
+`<sha256 prefix><suffix>`, so no name can reach outside the folder, and the same file uploaded twice is one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+IMAGE_TYPES = ("png", "jpg", "jpeg", "tif", "tiff", "pdf")
+MODEL_TYPES = ("pt", "onnx")
+MAX_UPLOAD_BYTES = 200 * 2**20  # as .streamlit/config.toml's server.maxUploadSize
+
+
+class UploadError(ValueError):
+    pass
+
+
+def save_upload(folder: Path, name: str, data: bytes, allowed: tuple[str, ...], max_bytes: int = MAX_UPLOAD_BYTES) -> Path:
+    """Store an upload atomically as folder/<content hash>.<suffix>; returns its path."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix not in allowed:
+        raise UploadError(f"{name!r}: expected a file ending in {', '.join('.' + a for a in allowed)}, "
+                          f"but got {('.' + suffix) if suffix else 'no suffix'}")
+    if len(data) == 0:
+        raise UploadError(f"{name!r}: the file is empty")
+    if len(data) > max_bytes:
+        raise UploadError(f"{name!r}: {len(data) / 2**20:.0f} MB is over the upload limit of {max_bytes / 2**20:.0f} MB")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{hashlib.sha256(data).hexdigest()[:20]}.{suffix}"
+    if not target.exists():
+        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
+        os.replace(temporary, target)
+    return target

@@ -1,0 +1,146 @@
+"""Inference page: detect symbols in an uploaded image or PDF page, or a dataset image, with any registered model."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from omr_core.inference.detector import SymbolDetector, list_registry_models
+from omr_core.inference.images import ImageInputError, is_pdf, pdf_page_count, read_image
+from omr_core.inference.uploads import IMAGE_TYPES, MODEL_TYPES, UploadError, save_upload
+from omr_core.jobs import list_jobs, start_job
+from omr_core.ui import current_workspace, job_panel, require_entry
+from omr_core.viz.draw import draw_detections, resize_to_width
+from omr_core.workspace import Workspace
+
+MIN_CONF = 0.05  # detections are made once at this floor; the slider filters them without running again
+
+require_entry()
+st.title("Inference")
+ws = current_workspace()
+uploads = ws.root / "uploads"
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def load_detector(root: str, model: str, backend: str, trust_pickle: bool, mtime: float) -> SymbolDetector:
+    return SymbolDetector.load(model, Workspace.open(root), backend=backend, trust_pickle=trust_pickle, conf=MIN_CONF)
+
+
+# -- the image ---------------------------------------------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    origin = st.radio("Image", ["Upload", "Dataset image"], horizontal=True, key="infer-origin")
+    image_path = None
+    if origin == "Upload":
+        uploaded = st.file_uploader("An image or a PDF (png, jpg, tiff, pdf)", type=list(IMAGE_TYPES), key="infer-upload")
+        if uploaded is not None:
+            try:
+                image_path = save_upload(uploads / "images", uploaded.name, uploaded.getvalue(), IMAGE_TYPES)
+            except UploadError as exc:
+                st.error(str(exc))
+    else:
+        sources = ws.list_sources()
+        if not sources:
+            st.info("The workspace has no sources yet: make the default one on the Dataset page.")
+        else:
+            source = st.selectbox("Source", sources, key="infer-source")
+            files = sorted((ws.source(source) / "images").glob("*.png"))
+            chosen = st.selectbox("Page", [f.name for f in files], key="infer-file") if files else None
+            image_path = ws.source(source) / "images" / chosen if chosen else None
+    page, dpi = 0, 240
+    if image_path is not None and is_pdf(image_path):
+        try:
+            count = pdf_page_count(image_path)
+            page = st.number_input(f"PDF page (of {count})", 1, count, 1, key="infer-page") - 1
+            dpi = st.number_input("Render at dpi", 72, 600, 240, step=24, key="infer-dpi",
+                                  help="240 dpi gives the staff size the models were trained at")
+        except ImageInputError as exc:
+            st.error(str(exc))
+            image_path = None
+
+# -- the model ---------------------------------------------------------------------------------------------
+with right:
+    cards = list_registry_models(ws)
+    options = {Path(c["dir"]).name: c for c in cards}
+    own = st.checkbox("Use a model file of my own", key="infer-own")
+    trust = False
+    model_key, backend = None, "auto"
+    if own:
+        model_file = st.file_uploader("A .pt or .onnx model", type=list(MODEL_TYPES), key="infer-model-upload")
+        st.caption("A .pt file is a Python pickle: loading it runs code from it. Load one only from a source you "
+                   "trust. An .onnx file holds no code.")
+        if model_file is not None:
+            try:
+                path = save_upload(uploads / "models", model_file.name, model_file.getvalue(), MODEL_TYPES)
+                model_key = str(path)
+                trust = path.suffix != ".pt" or st.checkbox("I trust this .pt file and allow it to run", key="infer-trust")
+                backend = "torch" if path.suffix == ".pt" else "onnx"
+            except UploadError as exc:
+                st.error(str(exc))
+    elif options:
+        name = st.selectbox("Model", list(options), key="infer-model",
+                            format_func=lambda n: f"{n} · stage {options[n].get('stage')} · "
+                                                  f"{len(options[n].get('classes', []))} classes")
+        model_key = name
+        folder = Path(options[name]["dir"])
+        available = [b for b, f in (("onnx", "best.onnx"), ("int8", "best.int8.onnx"), ("torch", "best.pt"))
+                     if (folder / f).is_file()]
+        backend = st.radio("Backend", available, horizontal=True, key="infer-backend",
+                           help="ONNX Runtime is ~2x faster than PyTorch on CPU")
+        if "onnx" not in available and folder.parent == ws.models:
+            running = [j for j in list_jobs(ws.jobs, "export") if j.state() == "running"]
+            if running:
+                job_panel(running[0], "infer-export")
+            elif st.button("Export to ONNX (parity-checked)", key="infer-export-start"):
+                start_job(ws.jobs, "export", ["export", name, "--workspace", str(ws.root)], f"export {name}")
+                st.rerun()
+    else:
+        st.info("No registered model yet: train a stage on the Training page, or use a model file of your own.")
+    conf = st.slider("Confidence at least", MIN_CONF, 0.95, 0.25, 0.05, key="infer-conf")
+
+if image_path is None or model_key is None or (own and not trust):
+    if own and model_key and not trust:
+        st.warning("Tick the box to load this .pt file, or upload an .onnx export instead.")
+    st.stop()
+
+# -- detect (once per image, model and backend; the sliders only filter) -------------------------------------
+model_path = Path(options[model_key]["dir"]) if model_key in options else Path(model_key)
+try:
+    detector = load_detector(str(ws.root), model_key, backend, trust, model_path.stat().st_mtime)
+    digest = hashlib.sha256(image_path.read_bytes()).hexdigest()[:16]
+    key = (digest, page, dpi, model_key, backend)
+    if st.session_state.get("infer-key") != key:
+        with st.spinner("Detecting..."):
+            run = detector.run(image_path, page=page, dpi=dpi)
+            image = read_image(image_path, page, dpi)
+        st.session_state.update({"infer-key": key, "infer-run": run, "infer-image": image})
+    run, image = st.session_state["infer-run"], st.session_state["infer-image"]
+except (ImageInputError, FileNotFoundError, ValueError, PermissionError) as exc:
+    st.error(str(exc))
+    st.stop()
+
+found = run.detections
+names_found = sorted(set(found.data["class_name"].tolist()))
+shown_classes = st.multiselect("Classes shown", names_found, default=names_found, key="infer-classes")
+shown = found[(found.confidence >= conf) & np.isin(found.data["class_name"], shown_classes)]
+
+width, height = run.image_wh
+st.caption(f"{width}x{height} px · {len(run.tiles_xyxy)} tile{'s' if len(run.tiles_xyxy) > 1 else ''} of "
+           f"{detector.tile_px} px · {detector.model_path.name} ({backend}) · {len(shown)} of {len(found)} boxes shown")
+timing = st.columns(5)
+for column, (label, value) in zip(timing, run.timings_ms.items()):
+    column.metric(f"{label} (ms)", f"{value:.0f}")
+
+drawn = draw_detections(image, shown, detector.names, thickness=max(1, round(width / 1200)))
+preview, _ = resize_to_width(drawn, 1600)
+st.image(preview, caption="Detections (boxes coloured by class)", width="stretch")
+
+counts = pd.Series(shown.data["class_name"]).value_counts().rename_axis("class").reset_index(name="boxes")
+st.dataframe(counts, hide_index=True, key="infer-counts")
+document = detector.to_json(shown, run.image_wh, image_path.name)
+document.update(page=page + 1, conf=conf, timings_ms=run.timings_ms)
+st.download_button("Download JSON", json.dumps(document, indent=1), file_name=f"{image_path.stem}-symbols.json",
+                   mime="application/json", key="infer-download")

@@ -1,0 +1,145 @@
+"""SymbolDetector on real engraved pages with the bundled model: resolution, trust, tiling, batching, output."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from omr_core.datasets.tiling import tile_grid
+from omr_core.formats.deepscores import DeepScoresReader
+from omr_core.inference.detector import SymbolDetector, UntrustedModelError, list_registry_models, resolve_model
+from omr_core.inference.images import ImageInputError, read_image
+from omr_core.structures.boxes import box_iou
+
+from .conftest import bundled_model_dirs, card_of
+
+
+class Recording:
+    """Wraps a backend and records the batch shapes it is given."""
+
+    def __init__(self, backend):
+        self.backend, self.shapes = backend, []
+        self.info, self.path = backend.info, backend.path
+
+    def __call__(self, batch):
+        self.shapes.append(batch.shape)
+        return self.backend(batch)
+
+
+@pytest.fixture(scope="module")
+def detector(workspace, model_dir):
+    return SymbolDetector.load(model_dir.name, workspace, backend="torch", batch=4)
+
+
+def test_registry_names_resolve_and_unknown_names_list_the_known(workspace, model_dir):
+    bundled = bundled_model_dirs()[0]
+    assert resolve_model(bundled.name).path == bundled / "best.pt" and resolve_model(bundled.name).trusted
+    assert str(bundled) in [c["dir"] for c in list_registry_models()]
+    assert resolve_model(model_dir.name, workspace).path == model_dir / "best.pt"  # the workspace's comes first
+    with pytest.raises(FileNotFoundError, match=f"registered: .*{bundled.name}"):
+        resolve_model("no-such-model")
+
+
+def test_a_pt_from_outside_the_registry_needs_consent(workspace, model_dir, tmp_path):
+    stray = tmp_path / "downloaded.pt"
+    shutil.copyfile(model_dir / "best.pt", stray)
+    with pytest.raises(UntrustedModelError, match="pickle"):
+        SymbolDetector.load(stray, workspace)
+    registered = SymbolDetector.load(model_dir / "best.pt", workspace)  # a path inside the registry is trusted
+    assert SymbolDetector.load(stray, trust_pickle=True).names == registered.names
+
+
+def test_a_page_is_tiled_at_the_trained_tile_size_and_run_in_batches(detector, model_dir, page_path, monkeypatch):
+    card = card_of(model_dir)
+    assert (detector.tile_px, detector.overlap_px) == (card["tile_px"], card["overlap_px"])
+    recording = Recording(detector.backend)
+    monkeypatch.setattr(detector, "backend", recording)
+    run = detector.run(page_path)
+    width, height = run.image_wh
+    expected = tile_grid((width, height), card["tile_px"], card["overlap_px"])
+    assert np.array_equal(run.tiles_xyxy, expected) and len(expected) > 4
+    assert 0 < run.tiles_run <= len(expected)
+    assert [s[0] for s in recording.shapes] == [min(4, run.tiles_run - i) for i in range(0, run.tiles_run, 4)]
+    found = run.detections
+    assert len(found) > 50 and found.confidence.min() >= detector.conf
+    assert np.all(found.xyxy >= 0) and np.all(found.xyxy[:, 2] <= width) and np.all(found.xyxy[:, 3] <= height)
+    assert list(found.data["class_name"]) == [detector.names[c] for c in found.class_id]
+    assert set(run.timings_ms) == {"load", "model", "tiles", "merge", "total"}
+
+
+def test_blank_tiles_are_not_run(detector, page_path, monkeypatch):
+    image = read_image(page_path)
+    image[:, detector.tile_px + 200 :] = 255  # the right part of the page becomes blank paper
+    inked = detector.run(image).tiles_run
+    monkeypatch.setattr(detector, "skip_blank", False)
+    everything = detector.run(image)
+    assert inked < everything.tiles_run == len(everything.tiles_xyxy)
+
+
+def test_a_small_image_goes_through_whole(detector, page_path, monkeypatch):
+    crop = read_image(page_path)[300:600, 200:700]
+    recording = Recording(detector.backend)
+    monkeypatch.setattr(detector, "backend", recording)
+    run = detector.run(crop)
+    assert run.tiles_xyxy.tolist() == [[0, 0, 500, 300]] and len(recording.shapes) == 1
+
+
+def test_it_finds_the_noteheads_of_a_page_it_never_saw(detector, engraved, page_path):
+    """The bundled model's own claim: most noteheads of a fresh page are found, in the right place."""
+    reader = DeepScoresReader(engraved / "deepscores_train.json")
+    record = next(r for r in reader.records() if r.file_name == page_path.name)
+    names = np.array(record.class_names)
+    truth = record.detections[np.char.startswith(names.astype(str), "notehead")]
+    found = detector.detect(page_path)
+    heads = found[np.char.startswith(found.data["class_name"].astype(str), "notehead")]
+    recall = float((box_iou(truth.xyxy, heads.xyxy).max(axis=1) >= 0.5).mean())
+    assert len(truth) > 30 and recall >= 0.5, f"notehead recall {recall:.2f} on {len(truth)} noteheads"
+
+
+def test_json_output_carries_every_box(detector, page_path):
+    run = detector.run(page_path)
+    document = json.loads(json.dumps(detector.to_json(run.detections, run.image_wh, str(page_path))))
+    assert len(document["symbols"]) == len(run.detections) and document["image_wh"] == list(run.image_wh)
+    first = document["symbols"][0]
+    assert set(first) == {"xyxy", "class_id", "class_name", "confidence"}
+    assert first["class_name"] == detector.names[first["class_id"]]
+
+
+def test_bad_inputs_are_refused_with_the_file_named(detector, tmp_path):
+    broken = tmp_path / "scan.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    with pytest.raises(ImageInputError, match="scan.png: not a readable image"):
+        detector.detect(broken)
+    with pytest.raises(ImageInputError, match="too small"):
+        detector.detect(np.zeros((1, 1, 3), np.uint8))
+
+
+MEASURE_MEMORY = """
+import resource, sys
+from omr_core.inference.detector import SymbolDetector
+detector = SymbolDetector.load(sys.argv[1], backend=sys.argv[2], trust_pickle=True)
+run = detector.run(sys.argv[3])
+print(len(run.detections), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_a_full_page_infers_within_2_gb(model_dir, page_path, backend, tmp_path):
+    """Peak resident memory of a fresh process that loads the model and detects on a whole page."""
+    weights = model_dir / "best.pt"
+    if backend == "onnx":
+        from omr_core.inference.export import export_onnx
+
+        folder = tmp_path / model_dir.name
+        shutil.copytree(model_dir, folder)
+        export_onnx(folder, [page_path])
+        weights = folder / "best.onnx"
+    script = tmp_path / "measure.py"
+    script.write_text(MEASURE_MEMORY)
+    out = subprocess.run([sys.executable, str(script), str(weights), backend, str(page_path)], capture_output=True,
+                         text=True, check=True)
+    boxes, peak_kib = map(int, out.stdout.split()[-2:])
+    assert boxes > 50 and peak_kib < 2 * 1024 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
