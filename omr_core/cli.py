@@ -119,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bundle = sub.add_parser("bundle", help="validate a registered model on its test split and copy it to models/")
     bundle.add_argument("model", help="a model name of the workspace registry")
+    bundle.add_argument("--name", help="the bundled model's name under models/ (default: the registered name)")
     bundle.add_argument("--workspace")
 
     check = sub.add_parser("check", help="early pipeline validation: load 10 samples, build, train 1 epoch, predict")
@@ -338,7 +339,7 @@ def _bundle(args) -> int:
     from omr_core.training.registry import bundle_model
     from omr_core.workspace import Workspace
 
-    card = bundle_model(Workspace.open(args.workspace), args.model)
+    card = bundle_model(Workspace.open(args.workspace), args.model, bundle_name=args.name)
     print(json.dumps({k: card[k] for k in ("name", "stage", "test_metrics", "weights")}, indent=2))
     return 0
 

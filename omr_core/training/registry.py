@@ -22,6 +22,7 @@ import yaml
 from omr_core.training.gates import evaluate, gate_passed, load_criteria, stage_metrics
 from omr_core.training.plan import Stage, TrainingPlan
 from omr_core.training.runner import read_progress
+from omr_core.workspace import check_name
 from omr_core.training.sampling import Balance, balance_images, write_image_list
 
 ULTRALYTICS_SETTINGS = ("epochs", "imgsz", "batch", "nbs", "patience", "amp", "device", "workers")
@@ -204,9 +205,10 @@ def override_gate(ws, name: str, reason: str) -> dict:
 BUNDLED = Path(__file__).resolve().parents[2] / "models"
 
 
-def bundle_model(ws, name: str, target_root: Path = BUNDLED) -> dict:
+def bundle_model(ws, name: str, target_root: Path = BUNDLED, bundle_name: str | None = None) -> dict:
     """Validate a registered model on its dataset's test split (pieces it never saw in training) and copy it,
-    with its card, into the repository's models/ folder, so a fresh checkout has a working detector."""
+    with its card, into the repository's models/ folder (as `bundle_name`, default its own name), so a fresh
+    checkout has a working detector."""
     from omr_core.training.offline import import_ultralytics
 
     source = Path(ws.models) / name
@@ -226,7 +228,9 @@ def bundle_model(ws, name: str, target_root: Path = BUNDLED) -> dict:
     card["test_metrics"] = {"split": split, "note": f"{split} split: pieces never seen in training",
                             "mAP50": float(box.map50), "mAP50-95": float(box.map), "mAP75": float(box.map75),
                             "per_class": per_class}
-    target = target_root / name
+    if bundle_name:
+        card.update(name=check_name(bundle_name), registered_as=name)
+    target = target_root / card["name"]
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source / "best.pt", target / "best.pt")
     card["weights"] = str((target / "best.pt").relative_to(target_root.parent))
