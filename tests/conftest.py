@@ -46,4 +46,10 @@ def engraved(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def page_path(engraved) -> Path:
+    """The first engraved page (1960x2772 px)."""
+    return min((engraved / "images").glob("*.png"))
+
+
 APP = Path(__file__).resolve().parent.parent / "app.py"

@@ -55,3 +55,28 @@ def test_dataset_page_shows_its_chart_and_gallery(server, tmp_path):
         assert images.count() > 0
         page.screenshot(path=str(tmp_path / "gallery.png"))
         browser.close()
+
+
+def test_inference_page_detects_in_an_uploaded_image(server, page_path, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    upload = tmp_path / "measure.png"
+    Image.open(page_path).crop((200, 250, 1224, 1274)).save(upload)  # a 1024x1024 measure-sized crop
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server)
+        page.get_by_role("heading", name="Dataset").wait_for(timeout=60_000)
+        page.get_by_role("link", name="Inference").click()
+        page.get_by_role("heading", name="Inference").wait_for(timeout=30_000)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
+        page.get_by_text("boxes shown").wait_for(timeout=90_000)
+        drawn = page.locator('[data-testid="stImage"] img')
+        drawn.first.wait_for(timeout=30_000)
+        assert drawn.count() == 1
+        assert page.get_by_role("button", name="Download JSON").is_visible()
+        page.screenshot(path=str(tmp_path / "inference.png"))
+        browser.close()

@@ -30,10 +30,5 @@ def model_dir(workspace) -> Path:
     return next(workspace.models.iterdir())
 
 
-@pytest.fixture(scope="session")
-def page_path(engraved) -> Path:
-    return min((engraved / "images").glob("*.png"))
-
-
 def card_of(folder: Path) -> dict:
     return json.loads((folder / "card.json").read_text())
