@@ -59,6 +59,15 @@ def compare(a: Detections, b: Detections, conf: float, min_iou: float = 0.95,
     return unmatched, worst_iou, worst_conf
 
 
+def _model_files(model_dir: Path, name: str, missing: str) -> tuple[Path, Path, dict]:
+    """A registry folder's model file (which must exist), its card's path, and the card ({} when none)."""
+    path = Path(model_dir) / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {missing}")
+    card_path = path.parent / "card.json"
+    return path, card_path, json.loads(card_path.read_text()) if card_path.is_file() else {}
+
+
 def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: float = 0.95,
                 max_conf_diff: float = 0.02) -> dict:
     """Export `model_dir/best.pt` to best.onnx and check parity on `images` (arrays or paths); the card's
@@ -66,12 +75,8 @@ def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: floa
     from omr_core.inference.detector import SymbolDetector
     from omr_core.training.offline import import_ultralytics
 
-    model_dir = Path(model_dir)
-    weights = model_dir / "best.pt"
-    if not weights.is_file():
-        raise FileNotFoundError(f"{weights}: no weights to export")
-    card_path = model_dir / "card.json"
-    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    weights, card_path, card = _model_files(model_dir, "best.pt", "no weights to export")
+    model_dir = weights.parent
     import_ultralytics()
     from ultralytics import YOLO
 
@@ -134,12 +139,8 @@ def quantize_int8(model_dir: Path, data_yaml: Path, split: str = "val", calibrat
 
     from omr_core.training.offline import import_ultralytics
 
-    model_dir = Path(model_dir)
-    source = model_dir / "best.onnx"
-    if not source.is_file():
-        raise FileNotFoundError(f"{source}: export to ONNX first")
-    card_path = model_dir / "card.json"
-    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    source, card_path, card = _model_files(model_dir, "best.onnx", "export to ONNX first")
+    model_dir = source.parent
     imgsz = int(card.get("imgsz") or 640)
     tiles = sample_tiles(data_yaml, split, calibration_images, imgsz)
 

@@ -37,16 +37,22 @@ def server(ready_workspace):
     process.wait(10)
 
 
+def open_app(playwright, server: str):
+    """Debian's Chromium, offline, on the app's first page."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"])
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server)
+    page.get_by_role("heading", name="Dataset").wait_for(timeout=60_000)
+    return browser, page
+
+
 def test_dataset_page_shows_its_chart_and_gallery(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(server)
-        page.get_by_role("heading", name="Dataset").wait_for(timeout=60_000)
+        browser, page = open_app(p, server)
         page.get_by_role("tab", name="Class distribution").click()
         page.locator(".js-plotly-plot .bars").first.wait_for(timeout=30_000)  # the bars are drawn, not just a div
         page.get_by_role("tab", name="Gallery").click()
@@ -64,12 +70,7 @@ def test_inference_page_detects_in_an_uploaded_image(server, page_path, tmp_path
     upload = tmp_path / "measure.png"
     Image.open(page_path).crop((200, 250, 1224, 1274)).save(upload)  # a 1024x1024 measure-sized crop
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(server)
-        page.get_by_role("heading", name="Dataset").wait_for(timeout=60_000)
+        browser, page = open_app(p, server)
         page.get_by_role("link", name="Inference").click()
         page.get_by_role("heading", name="Inference").wait_for(timeout=30_000)
         page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
