@@ -143,3 +143,31 @@ def test_a_full_page_infers_within_2_gb(model_dir, page_path, backend, tmp_path)
                          text=True, check=True)
     boxes, peak_kib = map(int, out.stdout.split()[-2:])
     assert boxes > 50 and peak_kib < 2 * 1024 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
+
+
+def test_measures_cut_from_a_page_map_back_onto_the_page_detections(detector, page_path, tmp_path):
+    """The ScoreEye path end to end: cut two measure images (one at 2x), detect in each, map to the page,
+    and find the same noteheads the whole-page detection finds there."""
+    import cv2
+
+    from omr_core.inference.handoff import Measure, PageMeasures, detect_measures, write_measures
+
+    page = read_image(page_path)
+    boxes = [(150, 250, 950, 700), (900, 250, 1700, 700)]
+    measures = []
+    for number, ((x0, y0, x1, y1), scale) in enumerate(zip(boxes, (1.0, 2.0)), start=1):
+        crop = page[y0:y1, x0:x1]
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale != 1 else crop
+        cv2.imwrite(str(tmp_path / f"m{number}.png"), crop[:, :, ::-1])
+        measures.append(Measure(f"p1-s1-m{number}", f"m{number}.png", 1, number, (x0, y0, x1, y1), scale))
+    write_measures(tmp_path / "metadata.json", PageMeasures(1, page.shape[1], page.shape[0], None, tuple(measures),
+                                                            tmp_path))
+    document = detect_measures(detector, [tmp_path / "metadata.json"])
+    first = document["pages"][0]["systems"][0]["measures"][0]["symbols"]
+    on_page = np.array([s["xyxy_page"] for s in first if s["class_name"].startswith("notehead")])
+    whole = detector.detect(page)
+    heads = whole[np.char.startswith(whole.data["class_name"].astype(str), "notehead")]
+    inside = heads.xyxy[(heads.xyxy[:, 0] >= 150) & (heads.xyxy[:, 2] <= 950) & (heads.xyxy[:, 1] >= 250)
+                        & (heads.xyxy[:, 3] <= 700)]
+    assert len(inside) >= 5
+    assert (box_iou(inside, on_page).max(axis=1) >= 0.7).mean() >= 0.9
