@@ -157,6 +157,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--int8", action="store_true", help="also INT8, kept only within one mAP point")
     export.add_argument("--images", type=int, default=4, help="sample images of the model's data for the parity check")
 
+    evaluate = sub.add_parser("evaluate", help="evaluate a model on a dataset split: metrics, verdicts, OMR metrics")
+    evaluate.add_argument("model", help="a registered model name or a .onnx path")
+    evaluate.add_argument("dataset", help="a workspace dataset name or a YOLO dataset folder")
+    evaluate.add_argument("--split", default="val")
+    evaluate.add_argument("--name", help="the evaluation's name (default: MODEL-DATASET-SPLIT)")
+    evaluate.add_argument("--workspace")
+    evaluate.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
+    evaluate.add_argument("--conf", type=float, default=0.25, help="confidence for verdicts, P/R/F1, confusion")
+
     classes = sub.add_parser("classes", help="list the class sets and what the plan's short names mean")
     classes.add_argument("--class-sets-yaml")
     return parser
@@ -424,6 +433,23 @@ def _export(args) -> int:
     return 0
 
 
+def _evaluate(args) -> int:
+    from omr_core.evaluation.run import evaluate
+    from omr_core.inference.detector import SymbolDetector
+    from omr_core.workspace import Workspace, check_name
+
+    ws = Workspace.open(args.workspace)
+    detector = SymbolDetector.load(args.model, ws, backend=args.backend)
+    dataset = Path(args.dataset) if Path(args.dataset).is_dir() else ws.dataset(args.dataset)
+    name = check_name(args.name or f"{Path(args.model).stem}-{dataset.name}-{args.split}")
+    progress = _Progress("evaluate")
+    summary = evaluate(detector, dataset, args.split, ws.evaluations / name, conf=args.conf, progress=progress)
+    progress.close()
+    print(f"{ws.evaluations / name}: mAP50 {summary['mAP50']:.3f}, mAP50-95 {summary['mAP50-95']:.3f} "
+          f"on {summary['images']} images")
+    return 0
+
+
 def _classes(args) -> int:
     import yaml
 
@@ -442,4 +468,4 @@ def _classes(args) -> int:
 _COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample": _sample, "generate": _generate,
              "scan": _scan, "boxcheck": _boxcheck, "train": _train,
              "check": _check, "stage": _stage, "bundle": _bundle, "drawn": _drawn, "classes": _classes,
-                "detect": _detect, "measures": _measures, "export": _export}
+                "detect": _detect, "measures": _measures, "export": _export, "evaluate": _evaluate}

@@ -49,7 +49,7 @@ class Workspace:
     def open(cls, root: Path | str | None = None) -> "Workspace":
         """Open (creating the folders if needed) a workspace; class_sets.yaml is copied in on first use."""
         ws = cls(Path(root or default_root()).expanduser().resolve())
-        for folder in (ws.sources, ws.datasets, ws.runs, ws.models, ws.real_scans, ws.jobs):
+        for folder in (ws.sources, ws.datasets, ws.runs, ws.models, ws.evaluations, ws.real_scans, ws.jobs):
             folder.mkdir(parents=True, exist_ok=True)
         for target, default in ((ws.class_sets_yaml, DEFAULT_CLASS_SETS_YAML), (ws.training_plan_yaml, DEFAULT_PLAN_YAML)):
             if not target.exists():
@@ -81,6 +81,10 @@ class Workspace:
         return self.root / "models"
 
     @property
+    def evaluations(self) -> Path:
+        return self.root / "evaluations"
+
+    @property
     def real_scans(self) -> Path:
         return self.root / "real_scans"
 
@@ -96,6 +100,9 @@ class Workspace:
 
     def list_sources(self) -> list[str]:
         return sorted(p.name for p in self.sources.iterdir() if p.is_dir() and any(p.glob("*.json")))
+
+    def list_evaluations(self) -> list[str]:
+        return sorted(p.name for p in self.evaluations.iterdir() if (p / "summary.json").is_file())
 
     def list_datasets(self) -> list[str]:
         return sorted(p.name for p in self.datasets.iterdir() if (p / "data.yaml").is_file())
