@@ -19,6 +19,7 @@ navigation = st.navigation([
     st.Page("pages/dataset.py", title="Dataset", icon="🗂️", default=True),
     st.Page("pages/training.py", title="Training", icon="🏋️"),
     st.Page("pages/inference.py", title="Inference", icon="🔎"),
+    st.Page("pages/evaluation.py", title="Evaluation", icon="🎯"),
 ])
 mark_entry()
 workspace_sidebar()

@@ -52,4 +52,27 @@ def page_path(engraved) -> Path:
     return min((engraved / "images").glob("*.png"))
 
 
+@pytest.fixture(scope="session")
+def evaluated_workspace(tmp_path_factory, engraved):
+    """A workspace with the engraved pages converted for the bundled model, and two evaluations of it."""
+    import json
+
+    from omr_core.datasets.convert import ConvertConfig, convert_deepscores
+    from omr_core.evaluation.run import evaluate
+    from omr_core.inference.detector import BUNDLED_MODELS, SymbolDetector
+    from omr_core.workspace import Workspace
+
+    ws = Workspace.open(tmp_path_factory.mktemp("eval-ws"))
+    card_path = min(BUNDLED_MODELS.glob("*/card.json"))
+    card = json.loads(card_path.read_text())
+    dataset = ws.dataset("engraved")
+    convert_deepscores(ConvertConfig(source=str(engraved), output=str(dataset), class_set=card["class_set"],
+                                     tile_px=card["tile_px"], overlap_px=card["overlap_px"], val_fraction=0.5,
+                                     sample_size=0))
+    detector = SymbolDetector.load(card_path.parent.name, backend="torch")
+    for split in ("val", "train"):
+        evaluate(detector, dataset, split, ws.evaluations / f"bundled-{split}")
+    return ws
+
+
 APP = Path(__file__).resolve().parent.parent / "app.py"

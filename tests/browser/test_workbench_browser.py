@@ -15,12 +15,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def server(ready_workspace):
+    yield from serve(ready_workspace)
+
+
+def serve(workspace):
+    """The app on a free port, on `workspace`, until the module's tests are done."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (the README's test command does)")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "SCOREEYE_WORKSPACE": str(ready_workspace.root)}
+    env = {**os.environ, "SCOREEYE_WORKSPACE": str(workspace.root)}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -80,4 +85,26 @@ def test_inference_page_detects_in_an_uploaded_image(server, page_path, tmp_path
         assert drawn.count() == 1
         assert page.get_by_role("button", name="Download JSON").is_visible()
         page.screenshot(path=str(tmp_path / "inference.png"))
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def eval_server(evaluated_workspace):
+    yield from serve(evaluated_workspace)
+
+
+def test_a_confusion_cell_lists_its_cases(eval_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = open_app(p, eval_server)
+        page.get_by_role("link", name="Evaluation").click()
+        page.get_by_role("heading", name="Evaluation").wait_for(timeout=30_000)
+        page.get_by_role("tab", name="Confusion").click()
+        cell = page.locator(".js-plotly-plot .scatterlayer .point").first
+        cell.wait_for(timeout=30_000)
+        box = cell.bounding_box()  # Plotly's drag layer lies over the markers: click where the cell is
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.get_by_text("cases: true").wait_for(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "confusion.png"))
         browser.close()

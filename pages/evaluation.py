@@ -1,0 +1,153 @@
+"""Evaluation page: run an evaluation, read its metrics, and drill into failures per class."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from omr_core.evaluation.cases import BACKGROUND, case_crop, cell_mask, compare, filter_mask, image_path
+from omr_core.evaluation.run import load_evaluation
+from omr_core.evaluation.suggestions import suggest
+from omr_core.evaluation.verdicts import VERDICTS
+from omr_core.inference.detector import list_registry_models
+from omr_core.inference.images import read_image
+from omr_core.jobs import list_jobs, start_job
+from omr_core.ui import current_workspace, job_panel, require_entry
+from omr_core.viz.draw import draw_detections, resize_to_width
+from omr_core.viz.evaluation_charts import confusion_figure
+from omr_core.structures.detections import Detections
+
+GALLERY = 24
+
+require_entry()
+st.title("Evaluation")
+ws = current_workspace()
+
+with st.expander("New evaluation", expanded=not ws.list_evaluations()):
+    models = [Path(c["dir"]).name for c in list_registry_models(ws)]
+    datasets = ws.list_datasets()
+    if not models or not datasets:
+        st.info("An evaluation needs a registered model and a converted dataset.")
+    else:
+        c1, c2, c3, c4 = st.columns(4)
+        model = c1.selectbox("Model", models, key="eval-model")
+        dataset = c2.selectbox("Dataset", datasets, key="eval-dataset")
+        split = c3.selectbox("Split", ["val", "test", "train"], key="eval-split")
+        conf = c4.number_input("Confidence", 0.01, 0.99, 0.25, 0.05, key="eval-conf")
+        running = [j for j in list_jobs(ws.jobs, "evaluate") if j.state() == "running"]
+        if running:
+            job_panel(running[0], "eval-job")
+        elif st.button("Evaluate", key="eval-start"):
+            start_job(ws.jobs, "evaluate", ["evaluate", model, dataset, "--split", split, "--conf", str(conf),
+                                            "--workspace", str(ws.root)], f"evaluate {model} on {dataset}/{split}")
+            st.rerun()
+
+names = ws.list_evaluations()
+if not names:
+    st.stop()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def load(folder: str, mtime: float):
+    return load_evaluation(Path(folder))
+
+
+def open_evaluation(name: str):
+    folder = ws.evaluations / name
+    return load(str(folder), (folder / "summary.json").stat().st_mtime)
+
+
+name = st.selectbox("Evaluation", names, index=len(names) - 1, key="eval-name")
+summary, boxes = open_evaluation(name)
+st.caption(f"{summary.get('model_name') or summary['model']} on `{summary['dataset']}` ({summary['split']}, "
+           f"{summary['images']} images) · verdicts at confidence {summary['conf']} and IoU {summary['iou']}")
+row = st.columns(5)
+row[0].metric("mAP@0.5", f"{summary['mAP50']:.3f}")
+row[1].metric("mAP@0.75", f"{summary['mAP75']:.3f}")
+row[2].metric("mAP@0.5:0.95", f"{summary['mAP50-95']:.3f}")
+notes, aligned = summary["note_completeness"], summary["vertical_alignment"]
+row[3].metric("Note completeness", "n/a" if notes["share"] is None else f"{notes['share']:.3f}",
+              help=f"{notes['complete']} of {notes['with_stem']} stemmed noteheads found with their stem")
+row[4].metric("Vertical alignment", "n/a" if aligned["share"] is None else f"{aligned['share']:.3f}",
+              help=f"{aligned['kept_aligned']} of {aligned['aligned_noteheads']} noteheads in onset columns")
+
+tabs = st.tabs(["Per class", "Confusion", "Failures", "Suggestions", "Compare"])
+
+with tabs[0]:
+    table = pd.DataFrame(summary["per_class"])
+    columns = ["class", "gt", "pred", "tp", "precision", "recall", "f1", "best_conf", "best_f1", "ap50", "ap50_95",
+               "FP-background", "FP-duplicate", "FP-localisation", "misclassification", "FN"]
+    st.dataframe(table[columns].sort_values("f1"), hide_index=True, key="eval-per-class",
+                 column_config={"best_conf": st.column_config.NumberColumn("F1-best conf", format="%.2f")})
+
+with tabs[1]:
+    event = st.plotly_chart(confusion_figure(summary["confusion"], summary["classes"]), key="eval-confusion",
+                            on_select="rerun", selection_mode="points")
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if points:
+        true, predicted = points[0]["y"], points[0]["x"]
+        cases = boxes[cell_mask(boxes, true, predicted)]
+        st.markdown(f"**{len(cases)} cases: true {true}, predicted {predicted}**")
+        st.dataframe(cases[["kind", "image", "class", "confidence", "iou", "verdict", "other", "x0", "y0", "x1", "y1"]],
+                     hide_index=True, key="eval-cell-cases")
+    else:
+        st.caption("Click a cell to list its cases.")
+
+with tabs[2]:
+    f1, f2 = st.columns(2)
+    classes = f1.multiselect("Classes", summary["classes"], key="eval-f-classes")
+    verdicts = f2.multiselect("Verdicts", list(VERDICTS), default=[v for v in VERDICTS if v != "TP"],
+                              key="eval-f-verdicts")
+    f3, f4, f5 = st.columns(3)
+    conf_range = f3.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="eval-f-conf",
+                           help="Ground truth has no confidence: it shows while the range starts at 0")
+    biggest = float(np.ceil(boxes["size"].max())) if len(boxes) else 1.0
+    size_range = f4.slider("Box size (px, square root of the area)", 0.0, biggest, (0.0, biggest), key="eval-f-size")
+    image = f5.selectbox("Image", ["(all)", *sorted(boxes["image"].astype(str).unique())], key="eval-f-image")
+    mask = filter_mask(boxes, classes or None, verdicts or None, conf_range, size_range,
+                       None if image == "(all)" else image)
+    chosen = boxes[mask]
+    counts = chosen["verdict"].astype(str).value_counts()
+    st.markdown(" · ".join(f"**{v}** {int(counts.get(v, 0))}" for v in VERDICTS) + f" · {len(chosen)} boxes")
+    order = chosen.sort_values("confidence", ascending=False, na_position="last")
+    shown = order.head(GALLERY)
+    grid = st.columns(4)
+    for k, (index, case) in enumerate(shown.iterrows()):
+        picture = read_image(image_path(summary, str(case["image"])))
+        same_image = boxes[boxes["image"] == case["image"]]
+        caption = f"{case['verdict']} · {case['class']}" + (f" as {case['other']}" if case["other"] else "") + \
+            ("" if np.isnan(case["confidence"]) else f" · {case['confidence']:.2f}")
+        grid[k % 4].image(case_crop(picture, case, same_image), caption=caption)
+    if len(chosen) > GALLERY:
+        st.caption(f"The {GALLERY} most confident of {len(chosen)} are shown; narrow the filters to see others.")
+    if len(shown):
+        jump = st.selectbox("Open a full image", sorted(shown["image"].astype(str).unique()), key="eval-jump")
+        picture = read_image(image_path(summary, jump))
+        on_image = boxes[(boxes["image"] == jump) & mask]
+        class_ids = {c: i for i, c in enumerate(summary["classes"])}
+        drawn = draw_detections(picture, Detections(on_image[["x0", "y0", "x1", "y1"]].to_numpy(),
+                                                    on_image["class"].astype(str).map(class_ids).to_numpy()),
+                                dict(enumerate(summary["classes"])))
+        st.image(resize_to_width(drawn, 1600)[0], caption=f"{jump}: the filtered boxes", width="stretch")
+
+with tabs[3]:
+    found = suggest(summary, boxes)
+    if not found:
+        st.success("No rule fires: no class is below the thresholds the rules watch.")
+    for s in found:
+        with st.container(border=True):
+            st.markdown(f"**{s.rule}** · {s.message}")
+            st.caption("Evidence: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                                for k, v in s.evidence.items()))
+            st.code(str(s.action), language="json")
+            st.caption(f"Cases: Failures tab with class {s.cases.get('class')} and verdicts {s.cases.get('verdicts')}")
+
+with tabs[4]:
+    if len(names) < 2:
+        st.info("Compare needs two evaluations (two models, or one model on clean and scan-like pages).")
+    else:
+        a = st.selectbox("A", names, index=0, key="eval-cmp-a")
+        b = st.selectbox("B", names, index=len(names) - 1, key="eval-cmp-b")
+        delta = compare(open_evaluation(a)[0], open_evaluation(b)[0])
+        st.dataframe(delta, hide_index=True, key="eval-compare")

@@ -1,0 +1,56 @@
+"""The Evaluation page with AppTest: metrics, the per-class table, failure filters, suggestions, compare."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import APP
+
+
+@pytest.fixture
+def app(evaluated_workspace, monkeypatch):
+    monkeypatch.setenv("SCOREEYE_WORKSPACE", str(evaluated_workspace.root))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    at.switch_page("pages/evaluation.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def counts(at) -> dict[str, int]:
+    line = next(m.value for m in at.markdown if m.value.startswith("**TP**"))
+    parts = [p.strip().replace("**", "") for p in line.split("·")]
+    found = {p.rsplit(" ", 1)[0]: int(p.rsplit(" ", 1)[1]) for p in parts[:-1]}
+    found["boxes"] = int(parts[-1].split()[0])
+    return found
+
+
+def tab(at, label):
+    return next(t for t in at.tabs if t.label == label)
+
+
+def test_metrics_and_the_per_class_table(app):
+    labels = [m.label for m in app.metric]
+    assert labels == ["mAP@0.5", "mAP@0.75", "mAP@0.5:0.95", "Note completeness", "Vertical alignment"]
+    assert float(app.metric[0].value) > 0.3
+    table = tab(app, "Per class").dataframe[0].value
+    assert list(table["f1"]) == sorted(table["f1"]) and {"best_conf", "FN", "misclassification"} <= set(table)
+
+
+def test_filters_narrow_the_failures(app):
+    everything = counts(app)
+    assert everything["TP"] == 0 and everything["boxes"] > 0  # TP is not among the default verdicts
+    app.multiselect(key="eval-f-verdicts").set_value(["FN"]).run()
+    missed = counts(app)
+    assert missed["FN"] == missed["boxes"] == everything["FN"]
+    heads = [c for c in app.multiselect(key="eval-f-classes").options if c.startswith("notehead")][:2]
+    app.multiselect(key="eval-f-classes").set_value(heads).run()
+    assert counts(app)["FN"] <= missed["FN"]
+    app.multiselect(key="eval-f-verdicts").set_value(["TP"]).run()
+    app.slider(key="eval-f-conf").set_value((0.5, 1.0)).run()
+    confident = counts(app)
+    assert confident["TP"] == confident["boxes"] > 0 and not app.exception
+
+
+def test_compare_two_evaluations(app):
+    delta = tab(app, "Compare").dataframe[0].value
+    assert {"class", "f1 A", "f1 B", "f1 delta"} <= set(delta) and len(delta) > 0
