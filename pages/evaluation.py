@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from omr_core.evaluation.actions import APPLICABLE, apply
 from omr_core.evaluation.cases import BACKGROUND, case_crop, cell_mask, compare, filter_mask, image_path
 from omr_core.evaluation.run import load_evaluation
 from omr_core.evaluation.suggestions import suggest
@@ -142,6 +143,11 @@ with tabs[3]:
                                                 for k, v in s.evidence.items()))
             st.code(str(s.action), language="json")
             st.caption(f"Cases: Failures tab with class {s.cases.get('class')} and verdicts {s.cases.get('verdicts')}")
+            model_dir = Path(summary["model"]).parent
+            if s.action["kind"] in APPLICABLE and (model_dir / "card.json").is_file():
+                if st.button(f"Apply to {model_dir.name}", key=f"eval-apply-{s.rule}-{'-'.join(s.classes)}"):
+                    apply(s, model_dir)
+                    st.success(f"{model_dir.name} now keeps {s.action['class']} from confidence {s.action['conf']}")
 
 with tabs[4]:
     if len(names) < 2:

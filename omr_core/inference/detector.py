@@ -116,6 +116,8 @@ class SymbolDetector:
         self.conf, self.iou, self.batch, self.rules = conf, iou, max(1, int(batch)), rules or MergeRules()
         self.skip_blank = skip_blank
         self.card = card or {}
+        # class name -> its own confidence threshold, from the card; a class without one uses `conf`
+        self.class_conf: dict[str, float] = dict(self.card.get("class_conf", {}))
 
     @classmethod
     def load(cls, model: str | Path, workspace=None, backend: str = "auto", trust_pickle: bool = False,
@@ -168,11 +170,15 @@ class SymbolDetector:
             t0 = time.perf_counter()
             raw = self.backend(batch)
             model_s += time.perf_counter() - t0
-            for k, scale, found in zip(chunk, scales, decode(raw, self.backend.info.end2end, self.conf, self.iou)):
+            floor = min([self.conf, *self.class_conf.values()])
+            for k, scale, found in zip(chunk, scales, decode(raw, self.backend.info.end2end, floor, self.iou)):
                 x0, y0 = tiles[k, :2]
                 parts[k] = Detections(found.xyxy / scale + [x0, y0, x0, y0], found.class_id, found.confidence)
         inferred = time.perf_counter()
         merged = merge_tiles(parts, tiles, (width, height), self.rules)
+        if self.class_conf:  # per-class thresholds (an evaluation's F1-optimal ones, set from its suggestions)
+            floor = np.array([self.class_conf.get(self.names.get(int(c)), self.conf) for c in merged.class_id])
+            merged = merged[merged.confidence >= floor] if len(merged) else merged
         merged.xyxy = np.clip(merged.xyxy, 0, [width, height, width, height])
         merged.data["class_name"] = np.array([self.names.get(int(c), str(c)) for c in merged.class_id], dtype=object)
         done = time.perf_counter()

@@ -171,3 +171,12 @@ def test_measures_cut_from_a_page_map_back_onto_the_page_detections(detector, pa
                         & (heads.xyxy[:, 3] <= 700)]
     assert len(inside) >= 5
     assert (box_iou(inside, on_page).max(axis=1) >= 0.7).mean() >= 0.9
+
+
+def test_a_class_threshold_from_the_card_is_applied(detector, page_path, monkeypatch):
+    found = detector.detect(page_path)
+    name = found.data["class_name"][0]
+    monkeypatch.setattr(detector, "class_conf", {name: 0.999})
+    strict = detector.detect(page_path)
+    assert (strict.data["class_name"] == name).sum() < (found.data["class_name"] == name).sum()
+    assert (strict.data["class_name"] != name).sum() == (found.data["class_name"] != name).sum()
