@@ -7,17 +7,17 @@ import pandas as pd
 import streamlit as st
 
 from omr_core.evaluation.actions import APPLICABLE, apply
-from omr_core.evaluation.cases import BACKGROUND, case_crop, cell_mask, compare, filter_mask, image_path
+from omr_core.evaluation.cases import case_crop, cell_mask, compare, filter_mask, image_path
 from omr_core.evaluation.run import load_evaluation
 from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import VERDICTS
 from omr_core.inference.detector import list_registry_models
 from omr_core.inference.images import read_image
 from omr_core.jobs import list_jobs, start_job
+from omr_core.structures.detections import Detections
 from omr_core.ui import current_workspace, job_panel, require_entry
 from omr_core.viz.draw import draw_detections, resize_to_width
 from omr_core.viz.evaluation_charts import confusion_figure
-from omr_core.structures.detections import Detections
 
 GALLERY = 24
 
@@ -144,10 +144,10 @@ with tabs[3]:
             st.code(str(s.action), language="json")
             st.caption(f"Cases: Failures tab with class {s.cases.get('class')} and verdicts {s.cases.get('verdicts')}")
             model_dir = Path(summary["model"]).parent
-            if s.action["kind"] in APPLICABLE and (model_dir / "card.json").is_file():
-                if st.button(f"Apply to {model_dir.name}", key=f"eval-apply-{s.rule}-{'-'.join(s.classes)}"):
-                    apply(s, model_dir)
-                    st.success(f"{model_dir.name} now keeps {s.action['class']} from confidence {s.action['conf']}")
+            applicable = s.action["kind"] in APPLICABLE and (model_dir / "card.json").is_file()
+            if applicable and st.button(f"Apply to {model_dir.name}", key=f"eval-apply-{s.rule}-{'-'.join(s.classes)}"):
+                apply(s, model_dir)
+                st.success(f"{model_dir.name} now keeps {s.action['class']} from confidence {s.action['conf']}")
 
 with tabs[4]:
     if len(names) < 2:

@@ -52,8 +52,8 @@ def note_completeness(gt: Flat, gt_names: np.ndarray, verdicts: Verdicts, touch_
         stem_of = s[distance.argmin(axis=1)]
         eligible += int(has.sum())
         complete += int((has & found[h] & found[stem_of]).sum())
-    return {"noteheads": int(len(heads)), "with_stem": eligible, "complete": complete,
-            "share": complete / eligible if eligible else None, "without_stem": int(len(heads)) - eligible}
+    return {"noteheads": len(heads), "with_stem": eligible, "complete": complete,
+            "share": complete / eligible if eligible else None, "without_stem": len(heads) - eligible}
 
 
 def staff_space_px(gt: Flat, gt_names: np.ndarray, image: int) -> float | None:

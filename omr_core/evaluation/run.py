@@ -136,7 +136,7 @@ def summarise(gt: Flat, pred: Flat, class_names: list[str], image_names: list[st
     return summary, boxes
 
 
-def load_evaluation(folder: Path) -> tuple[dict, "object"]:
+def load_evaluation(folder: Path) -> tuple[dict, object]:
     import pandas as pd
 
     folder = Path(folder)

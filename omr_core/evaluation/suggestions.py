@@ -86,7 +86,7 @@ def suggest(summary: dict, boxes, train_counts: dict[str, int] | None = None, mi
                     "use smaller tiles or a larger imgsz",
                     {"kind": "resolution", "class": name, "imgsz_factor": 1.5},
                     {"missed_median_px": float(missed.median()), "found_median_px": found_px,
-                     "missed": int(len(missed))}, {"class": name, "verdicts": ["FN"]}))
+                     "missed": len(missed)}, {"class": name, "verdicts": ["FN"]}))
         c = row["class_id"]
         for other, count in enumerate(confusion[c][: len(names)]):
             if other == c or count < max(3, 0.15 * n_gt):

@@ -1,19 +1,13 @@
 """The Evaluation page with AppTest: metrics, the per-class table, failure filters, suggestions, compare."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP
+from tests.ui.apptest import open_page, tab
 
 
 @pytest.fixture
 def app(evaluated_workspace, monkeypatch):
-    monkeypatch.setenv("SCOREEYE_WORKSPACE", str(evaluated_workspace.root))
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
-    at.switch_page("pages/evaluation.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(monkeypatch, evaluated_workspace.root, "pages/evaluation.py")
 
 
 def counts(at) -> dict[str, int]:
@@ -22,10 +16,6 @@ def counts(at) -> dict[str, int]:
     found = {p.rsplit(" ", 1)[0]: int(p.rsplit(" ", 1)[1]) for p in parts[:-1]}
     found["boxes"] = int(parts[-1].split()[0])
     return found
-
-
-def tab(at, label):
-    return next(t for t in at.tabs if t.label == label)
 
 
 def test_metrics_and_the_per_class_table(app):

@@ -4,22 +4,16 @@ import re
 import shutil
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from omr_core.workspace import Workspace
-from tests.conftest import APP
+from tests.ui.apptest import open_page
 
 
 @pytest.fixture
 def app(tmp_path, monkeypatch, engraved):
     ws = Workspace.open(tmp_path / "ws")
     shutil.copytree(engraved, ws.source("engraved"))
-    monkeypatch.setenv("SCOREEYE_WORKSPACE", str(ws.root))
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
-    at.switch_page("pages/inference.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(monkeypatch, ws.root, "pages/inference.py")
 
 
 def shown(at) -> tuple[int, int]:
@@ -37,7 +31,7 @@ def test_a_dataset_page_is_detected_drawn_and_offered_as_json(app):
     visible, total = shown(at)
     assert 0 < visible <= total
     assert len(at.metric) == 5 and at.metric[0].label == "load (ms)"
-    counts = at.dataframe(key="infer-counts").value
+    counts = at.dataframe[0].value
     assert counts["boxes"].sum() == visible
     assert at.get("download_button")  # the JSON of what is shown
 
@@ -47,7 +41,7 @@ def test_a_dataset_page_is_detected_drawn_and_offered_as_json(app):
 
     first_class = counts["class"].iloc[0]
     at.multiselect(key="infer-classes").set_value([first_class]).run()
-    assert list(at.dataframe(key="infer-counts").value["class"]) in ([first_class], [])
+    assert list(at.dataframe[0].value["class"]) in ([first_class], [])
 
 
 def test_without_an_image_the_page_waits(app):
