@@ -1,0 +1,73 @@
+"""Labels of real scans on disk: saved at once and atomically, so nothing is ever half written or lost.
+
+Per scan `<id>` in the real-scan set:
+    labels/<id>.txt     YOLO lines in page coordinates (class index in the DeepScores class list of the set)
+    status/<id>.json    {"status": todo | in progress | done | skipped, "updated": ..., "boxes": n, "version": k}
+
+`write_atomic` writes a temporary file in the same folder, flushes and fsyncs it, then renames it over the old
+one (a rename within a folder is atomic on POSIX) and fsyncs the folder: a kill -9 at any moment leaves the
+old file or the new one, never a mix. The label file is written before the status that counts its boxes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+STATUSES = ("todo", "in progress", "done", "skipped")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def clean_partials(folder: Path) -> int:
+    """Remove temporary files a killed save left behind (never the label files themselves)."""
+    removed = 0
+    for part in Path(folder).glob(".*.part"):
+        part.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def save_labels(root: Path, scan_id: str, label_text: str, status: str = "in progress") -> dict:
+    """Save one scan's labels, then its status record; returns the record."""
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}, but got {status!r}")
+    root = Path(root)
+    previous = read_status(root, scan_id)
+    write_atomic(root / "labels" / f"{scan_id}.txt", label_text.encode())
+    record = {"status": status, "updated": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "boxes": sum(1 for line in label_text.splitlines() if line.strip()),
+              "version": previous.get("version", 0) + 1}
+    write_atomic(root / "status" / f"{scan_id}.json", json.dumps(record).encode())
+    return record
+
+
+def read_status(root: Path, scan_id: str) -> dict:
+    path = Path(root) / "status" / f"{scan_id}.json"
+    return json.loads(path.read_text()) if path.is_file() else {"status": "todo", "boxes": 0, "version": 0}
+
+
+def read_labels(root: Path, scan_id: str) -> str:
+    path = Path(root) / "labels" / f"{scan_id}.txt"
+    return path.read_text() if path.is_file() else ""
