@@ -1,0 +1,67 @@
+"""What to label first: the scans (and systems) the model is least sure of.
+
+Uncertainty of a set of predictions: the mean over its boxes (confidence >= 0.05) of 1 - |2c - 1|, which is
+1 for a box at confidence 0.5 (a coin toss) and 0 at 0 or 1; a page where the model finds nothing at all is as
+uncertain as can be (1). The queue: scans in progress first, then the ones to do, most uncertain first (those
+never pre-labelled after them, in import order), then done and skipped.
+
+Pre-labels are kept per scan in predictions/<id>.json (model, boxes in page px, class names, confidences), so
+the queue is ordered without running the model again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from omr_core.annotation.scans import list_scans
+from omr_core.annotation.store import read_status, write_atomic
+from omr_core.structures.detections import Detections
+
+MIN_CONF = 0.05
+ORDER = {"in progress": 0, "todo": 1, "done": 2, "skipped": 3}
+
+
+def uncertainty(confidence: np.ndarray) -> float:
+    confidence = np.asarray(confidence, dtype=np.float64)
+    confidence = confidence[confidence >= MIN_CONF]
+    if len(confidence) == 0:
+        return 1.0
+    return float(np.mean(1.0 - np.abs(2.0 * confidence - 1.0)))
+
+
+def save_predictions(root: Path, scan_id: str, model: str, boxes: Detections, names: list[str]) -> None:
+    document = {"model": model, "xyxy": np.round(boxes.xyxy, 2).tolist(),
+                "class": [names[int(c)] for c in boxes.class_id],
+                "confidence": np.round(boxes.confidence, 4).tolist() if boxes.confidence is not None else []}
+    write_atomic(Path(root) / "predictions" / f"{scan_id}.json", json.dumps(document).encode())
+
+
+def load_predictions(root: Path, scan_id: str) -> dict | None:
+    path = Path(root) / "predictions" / f"{scan_id}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def system_uncertainty(predictions: dict, crop_xyxy) -> float:
+    xyxy = np.asarray(predictions["xyxy"], dtype=np.float64).reshape(-1, 4)
+    centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+    inside = (centre[:, 0] >= crop_xyxy[0]) & (centre[:, 0] < crop_xyxy[2]) & \
+        (centre[:, 1] >= crop_xyxy[1]) & (centre[:, 1] < crop_xyxy[3])
+    return uncertainty(np.asarray(predictions["confidence"], dtype=np.float64)[inside])
+
+
+def queue(root: Path) -> list[dict]:
+    """Every scan with its status, box count and uncertainty (None: not pre-labelled yet), in labelling order."""
+    rows = []
+    for number, scan in enumerate(list_scans(root)):
+        status = read_status(root, scan["id"])
+        predictions = load_predictions(root, scan["id"])
+        score = uncertainty(predictions["confidence"]) if predictions else None
+        rows.append({**scan, "status": status["status"], "boxes": status.get("boxes", 0), "uncertainty": score,
+                     "_order": (ORDER[status["status"]], score is None, -(score or 0.0), number)})
+    rows.sort(key=lambda r: r["_order"])
+    for row in rows:
+        del row["_order"]
+    return rows
