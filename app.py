@@ -20,6 +20,7 @@ navigation = st.navigation([
     st.Page("pages/training.py", title="Training", icon="🏋️"),
     st.Page("pages/inference.py", title="Inference", icon="🔎"),
     st.Page("pages/evaluation.py", title="Evaluation", icon="🎯"),
+    st.Page("pages/annotation.py", title="Annotation", icon="✏️"),
 ])
 mark_entry()
 workspace_sidebar()

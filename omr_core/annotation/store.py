@@ -49,8 +49,9 @@ def clean_partials(folder: Path) -> int:
     return removed
 
 
-def save_labels(root: Path, scan_id: str, label_text: str, status: str = "in progress") -> dict:
-    """Save one scan's labels, then its status record; returns the record."""
+def save_labels(root: Path, scan_id: str, label_text: str, status: str = "in progress", **extra) -> dict:
+    """Save one scan's labels, then its status record (with `extra` fields, e.g. which crops were edited);
+    returns the record."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}, but got {status!r}")
     root = Path(root)
@@ -58,9 +59,15 @@ def save_labels(root: Path, scan_id: str, label_text: str, status: str = "in pro
     write_atomic(root / "labels" / f"{scan_id}.txt", label_text.encode())
     record = {"status": status, "updated": time.strftime("%Y-%m-%d %H:%M:%S"),
               "boxes": sum(1 for line in label_text.splitlines() if line.strip()),
-              "version": previous.get("version", 0) + 1}
+              "version": previous.get("version", 0) + 1,
+              **{k: v for k, v in previous.items() if k not in ("status", "updated", "boxes", "version")}, **extra}
     write_atomic(root / "status" / f"{scan_id}.json", json.dumps(record).encode())
     return record
+
+
+def set_status(root: Path, scan_id: str, status: str) -> dict:
+    """Change a scan's status only (its labels stay as they are)."""
+    return save_labels(root, scan_id, read_labels(root, scan_id), status)
 
 
 def read_status(root: Path, scan_id: str) -> dict:

@@ -57,3 +57,12 @@ def test_status_counts_boxes_and_versions(tmp_path):
     assert read_status(tmp_path, "a")["status"] == "done" and read_status(tmp_path, "b")["status"] == "todo"
     with pytest.raises(ValueError, match="status must be one of"):
         save_labels(tmp_path, "a", "", "finished")
+
+
+def test_extra_fields_are_kept_and_status_changes_keep_labels(tmp_path):
+    from omr_core.annotation.store import set_status
+
+    save_labels(tmp_path, "a", "0 0.5 0.5 0.1 0.1\n", edited=[[0, 0, 10, 10]])
+    record = set_status(tmp_path, "a", "done")
+    assert record["edited"] == [[0, 0, 10, 10]] and record["status"] == "done" and record["boxes"] == 1
+    assert read_labels(tmp_path, "a") == "0 0.5 0.5 0.1 0.1\n"

@@ -108,3 +108,41 @@ def test_a_confusion_cell_lists_its_cases(eval_server, tmp_path):
         page.get_by_text("cases: true").wait_for(timeout=30_000)
         page.screenshot(path=str(tmp_path / "confusion.png"))
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def scans_server(tmp_path_factory):
+    from omr_core.annotation.scans import import_scans
+    from omr_core.workspace import Workspace
+    from tests.conftest import DATA
+
+    ws = Workspace.open(tmp_path_factory.mktemp("scans-ws"))
+    import_scans(ws.real_scans, [DATA / "real_scans" / "tabi.jpg"])
+    yield from serve(ws)
+
+
+def test_a_box_drawn_on_the_canvas_is_saved_and_back_after_a_reload(scans_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = open_app(p, scans_server)
+        for attempt in range(2):  # draw, then reload and find it again
+            if attempt:
+                page.reload()  # a new session on the page's own URL
+            else:
+                page.get_by_role("link", name="Annotation").click()
+            page.get_by_role("heading", name="Annotation").wait_for(timeout=60_000)
+            canvas = page.locator("canvas.upper-canvas").first
+            canvas.wait_for(timeout=30_000)
+            if not attempt:
+                page.get_by_text("0 boxes in this work unit").wait_for(timeout=30_000)
+                canvas.scroll_into_view_if_needed()
+                box = canvas.bounding_box()
+                x, y = box["x"] + 200, box["y"] + 60
+                page.mouse.move(x, y)
+                page.mouse.down()
+                page.mouse.move(x + 30, y + 50, steps=8)
+                page.mouse.up()
+            page.get_by_text("1 boxes in this work unit").wait_for(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "annotation.png"))
+        browser.close()

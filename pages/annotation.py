@@ -1,0 +1,182 @@
+"""Annotation page: label real scans system by system, pre-filled by a model, least-confident first."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+from streamlit_drawable_canvas import st_canvas
+
+from omr_core.annotation.canvas import class_names, from_canvas, replace_in_crop, to_canvas
+from omr_core.annotation.export import export_dataset
+from omr_core.annotation.queue import load_predictions, queue, save_predictions, system_uncertainty
+from omr_core.annotation.scans import import_scans
+from omr_core.annotation.store import STATUSES, read_labels, read_status, save_labels, set_status
+from omr_core.annotation.systems import find_systems, grid_crops
+from omr_core.catalog import load_class_sets
+from omr_core.formats.yolo import format_labels, parse_labels
+from omr_core.inference.detector import SymbolDetector, list_registry_models
+from omr_core.inference.images import read_image
+from omr_core.inference.uploads import IMAGE_TYPES, UploadError, save_upload
+from omr_core.structures.detections import Detections
+from omr_core.ui import current_workspace, require_entry
+
+TARGET = (100, 200)  # scans to label for fine-tuning (the plan)
+NAMES = class_names()
+
+require_entry()
+st.title("Annotation")
+ws = current_workspace()
+root = ws.real_scans
+
+with st.expander("Import scans", expanded=not queue(root)):
+    files = st.file_uploader("Images or PDFs", type=list(IMAGE_TYPES), accept_multiple_files=True, key="annot-upload")
+    dpi = st.number_input("Render PDF pages at dpi", 72, 600, 240, step=24, key="annot-dpi")
+    if files and st.button("Import", key="annot-import"):
+        saved, names = [], []
+        for f in files:
+            try:
+                saved.append(save_upload(ws.root / "uploads" / "scans", f.name, f.getvalue(), IMAGE_TYPES))
+                names.append(f.name)
+            except UploadError as exc:
+                st.error(str(exc))
+        result = import_scans(root, saved, dpi=dpi, names=names)
+        st.success(f"{len(result.added)} pages added, {len(result.duplicates)} duplicates skipped")
+        for problem in result.problems:
+            st.error(problem)
+
+rows = queue(root)
+if not rows:
+    st.info("No scans yet: import images or PDFs above.")
+    st.stop()
+
+done = sum(r["status"] == "done" for r in rows)
+st.progress(min(1.0, done / TARGET[0]), text=f"{done} scans labelled of the {TARGET[0]}-{TARGET[1]} to aim for")
+
+table = pd.DataFrame(rows)[["id", "source", "page", "status", "boxes", "uncertainty"]]
+st.dataframe(table, hide_index=True, key="annot-queue", height=200)
+scan_id = st.selectbox("Scan (queue order: least sure first)", [r["id"] for r in rows], key="annot-scan",
+                       format_func=lambda i: next(f"{r['source']} p{r['page']} · {r['status']}" for r in rows if r["id"] == i))
+scan = next(r for r in rows if r["id"] == scan_id)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def page_and_systems(path: str):
+    image = read_image(path)
+    systems = find_systems(image) or grid_crops((image.shape[1], image.shape[0]))
+    return image, systems
+
+
+image, systems = page_and_systems(str(root / "images" / f"{scan_id}.png"))
+height, width = image.shape[:2]
+
+# -- pre-labelling --------------------------------------------------------------------------------------------
+models = [c for c in list_registry_models(ws)]
+predictions = load_predictions(root, scan_id)
+with st.expander("Pre-label with a model", expanded=predictions is None):
+    if models:
+        model = st.selectbox("Model", [m["dir"].split("/")[-1] for m in models], key="annot-model")
+        if st.button("Pre-label this scan", key="annot-prelabel"):
+            detector = SymbolDetector.load(model, ws, conf=0.05)
+            found = detector.detect(image)
+            names = [NAMES.index(n) if n in NAMES else -1 for n in found.data["class_name"]]
+            known = np.array(names) >= 0
+            boxes = Detections(found.xyxy[known], np.array(names)[known], found.confidence[known])
+            save_predictions(root, scan_id, model, boxes, NAMES)
+            st.rerun()
+    else:
+        st.info("No registered model: boxes are drawn from scratch.")
+
+# -- the work unit ------------------------------------------------------------------------------------------
+status = read_status(root, scan_id)
+edited = [tuple(c) for c in status.get("edited", [])]
+crop_labels = []
+for k, crop in enumerate(systems):
+    score = system_uncertainty(predictions, crop) if predictions else None
+    crop_labels.append(f"system {k + 1}" + ("" if score is None else f" · uncertainty {score:.2f}")
+                       + (" · edited" if tuple(crop) in edited else ""))
+c1, c2 = st.columns([3, 1])
+system = c1.radio("Work unit", range(len(systems)), format_func=lambda k: crop_labels[k], horizontal=True,
+                  key=f"annot-system-{scan_id}")
+zoom = c2.slider("Zoom", 2.0, 3.0, 2.0, 0.5, key="annot-zoom")
+crop = tuple(systems[system])
+
+labels, _ = parse_labels(read_labels(root, scan_id), (width, height))
+if crop in edited or predictions is None:
+    shown = labels
+else:  # not edited yet: the model's boxes, low-confidence ones marked
+    shown = Detections(np.asarray(predictions["xyxy"], float).reshape(-1, 4),
+                       [NAMES.index(n) for n in predictions["class"]], np.asarray(predictions["confidence"], float))
+drawing = to_canvas(shown, NAMES, crop, zoom)
+
+# -- class picker: the stage's classes first, then the recent ones, then the rest ------------------------------
+sets = load_class_sets(ws.class_sets_yaml)
+stage_set = st.selectbox("Stage classes first", sorted(sets), index=len(sets) - 1, key="annot-stage")
+recent = st.session_state.setdefault("annot-recent", [])
+search = st.text_input("Search classes", key="annot-search")
+ordered = list(dict.fromkeys([*sets[stage_set].names, *recent, *NAMES]))
+choices = [n for n in ordered if search.lower() in n.lower()] or ordered
+label = st.selectbox("Class of new boxes", choices, key="annot-class")
+if label in recent:
+    recent.remove(label)
+recent.insert(0, label)
+del recent[8:]
+
+crop_image = Image.fromarray(image[crop[1] : crop[3], crop[0] : crop[2]])
+canvas_w, canvas_h = int((crop[2] - crop[0]) * zoom), int((crop[3] - crop[1]) * zoom)
+result = st_canvas(background_image=crop_image, drawing_mode="labeled_rect", label=label, stroke_width=2,
+                   stroke_color="#d62728", fill_color="rgba(0, 0, 0, 0)", initial_drawing=drawing,
+                   width=canvas_w, height=canvas_h, key=f"annot-canvas-{scan_id}-{system}-{zoom}")
+drawn, unknown = from_canvas(result.json_data if result is not None else None, NAMES, crop, zoom)
+before, _ = from_canvas(drawing, NAMES, crop, zoom)
+for name in unknown:
+    st.warning(f"A box labelled {name!r} is no DeepScores class and was not saved: relabel it")
+changed = len(drawn) != len(before) or not np.allclose(drawn.xyxy, before.xyxy, atol=0.5) or \
+    not np.array_equal(drawn.class_id, before.class_id)
+if changed:  # every change is saved at once, atomically
+    page_labels = replace_in_crop(labels, drawn, crop)
+    state = status["status"] if status["status"] != "todo" else "in progress"
+    status = save_labels(root, scan_id, format_labels(page_labels, (width, height)), state,
+                         edited=sorted({*edited, crop}))
+    labels = page_labels
+st.caption(f"{len(drawn)} boxes in this work unit · {status.get('boxes', 0)} saved on the page · "
+           f"status {status['status']} · dashed orange: the model was unsure")
+
+b1, b2, b3 = st.columns(3)
+for column, (text, new_status) in zip((b1, b2, b3), (("Mark done", "done"), ("Skip", "skipped"), ("Back to todo", "todo"))):
+    if column.button(text, key=f"annot-status-{new_status}") and new_status in STATUSES:
+        set_status(root, scan_id, new_status)
+        st.rerun()
+
+# -- progress per class, and export -------------------------------------------------------------------------
+with st.expander("Boxes per class: real scans and a training set"):
+    counts = {}
+    for r in rows:
+        if r["status"] == "done":
+            ids = parse_labels(read_labels(root, r["id"]), (r["width"], r["height"]))[0].class_id
+            for c in ids:
+                counts[NAMES[c]] = counts.get(NAMES[c], 0) + 1
+    frame = pd.DataFrame({"real scans": pd.Series(counts, dtype="int64")})
+    datasets = ws.list_datasets()
+    if datasets:
+        compared = st.selectbox("Training set", datasets, key="annot-train-set")
+        index = ws.dataset(compared) / "index.parquet"
+        if index.is_file():
+            train = pd.read_parquet(index, columns=["class_name"])["class_name"].value_counts()
+            frame = frame.join(train.rename("training set"), how="outer").fillna(0).astype(int)
+    st.dataframe(frame.sort_values(frame.columns[0], ascending=False), key="annot-per-class")
+
+with st.expander("Export the labelled scans for fine-tuning"):
+    e1, e2, e3 = st.columns(3)
+    export_set = e1.selectbox("Class set", sorted(sets), index=len(sets) - 1, key="annot-export-set")
+    name = e2.text_input("Dataset name", f"real-scans-{export_set}", key="annot-export-name",
+                         help="The training plan's fine-tuning stage reads real-scans-3.4 by default")
+    tile = e3.selectbox("Tiles", [None, 640, 1024], format_func=lambda t: "whole pages" if t is None else f"{t} px",
+                        key="annot-export-tile")
+    if st.button("Export", key="annot-export"):
+        try:
+            summary = export_dataset(root, ws.dataset(name), list(sets[export_set].names), tile_px=tile,
+                                     overwrite=True)
+            st.success(f"{ws.dataset(name)}: {summary['scans']} scans, {summary['images']} images, "
+                       f"{summary['boxes']} boxes")
+        except (ValueError, FileExistsError) as exc:
+            st.error(str(exc))
