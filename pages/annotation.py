@@ -89,13 +89,15 @@ with st.expander("Pre-label with a model", expanded=predictions is None):
 # -- the work unit ------------------------------------------------------------------------------------------
 status = read_status(root, scan_id)
 edited = [tuple(c) for c in status.get("edited", [])]
-crop_labels = []
+crop_labels, scores = [], []
 for k, crop in enumerate(systems):
     score = system_uncertainty(predictions, crop) if predictions else None
+    scores.append(score or 0.0)
     crop_labels.append(f"system {k + 1}" + ("" if score is None else f" · uncertainty {score:.2f}")
                        + (" · edited" if tuple(crop) in edited else ""))
 c1, c2 = st.columns([3, 1])
-system = c1.radio("Work unit", range(len(systems)), format_func=lambda k: crop_labels[k], horizontal=True,
+order = sorted(range(len(systems)), key=lambda k: (tuple(systems[k]) in edited, -scores[k], k))  # least sure first
+system = c1.radio("Work unit (least sure first)", order, format_func=lambda k: crop_labels[k], horizontal=True,
                   key=f"annot-system-{scan_id}")
 zoom = c2.slider("Zoom", 2.0, 3.0, 2.0, 0.5, key="annot-zoom")
 crop = tuple(systems[system])
@@ -115,6 +117,12 @@ recent = st.session_state.setdefault("annot-recent", [])
 search = st.text_input("Search classes", key="annot-search")
 ordered = list(dict.fromkeys([*sets[stage_set].names, *recent, *NAMES]))
 choices = [n for n in ordered if search.lower() in n.lower()] or ordered
+if recent:  # the recently used classes, a click away
+    st.pills("Recent", recent, key="annot-recent-pick",
+             on_change=lambda: st.session_state.update({"annot-class": st.session_state["annot-recent-pick"]})
+             if st.session_state.get("annot-recent-pick") else None)
+if st.session_state.get("annot-class") not in choices:
+    st.session_state.pop("annot-class", None)
 label = st.selectbox("Class of new boxes", choices, key="annot-class")
 if label in recent:
     recent.remove(label)

@@ -51,3 +51,14 @@ def test_classes_of_the_stage_come_first_and_search_narrows(app):
     assert at.selectbox(key="annot-class").options[:2] == ["noteheadBlackOnLine", "noteheadBlackInSpace"]
     at.text_input(key="annot-search").set_value("sharp").run()
     assert all("sharp" in o.lower() for o in at.selectbox(key="annot-class").options)
+
+
+def test_a_recent_class_is_one_click_away(app):
+    at, _ = app
+    at.selectbox(key="annot-class").set_value("accidentalSharp").run()
+    at.selectbox(key="annot-class").set_value("stem").run()
+    assert at.selectbox(key="annot-class").value == "stem"
+    pills = at.get("button_group")[0] if at.get("button_group") else None
+    assert pills is not None
+    pills.set_value("accidentalSharp").run()
+    assert at.selectbox(key="annot-class").value == "accidentalSharp" and not at.exception
