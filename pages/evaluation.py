@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from omr_core.catalog import load_class_sets
 from omr_core.evaluation.actions import APPLICABLE, apply
 from omr_core.evaluation.cases import case_crop, cell_mask, compare, filter_mask, image_path
 from omr_core.evaluation.run import load_evaluation
@@ -15,6 +16,7 @@ from omr_core.inference.detector import list_registry_models
 from omr_core.inference.images import read_image
 from omr_core.jobs import list_jobs, start_job
 from omr_core.structures.detections import Detections
+from omr_core.training.plan import PlanError, load_plan
 from omr_core.ui import current_workspace, job_panel, require_entry
 from omr_core.viz.draw import draw_detections, resize_to_width
 from omr_core.viz.evaluation_charts import confusion_figure
@@ -134,6 +136,13 @@ with tabs[2]:
 
 with tabs[3]:
     found = suggest(summary, boxes)
+    try:
+        plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
+        plan_stages = [stage.name for stage in plan.stages]
+    except PlanError:
+        plan_stages = []
+    card_stage = next((c.get("stage") for c in list_registry_models(ws) if c["dir"] == str(Path(summary["model"]).parent)), None)
+    next_stage = min(plan_stages.index(card_stage) + 1, len(plan_stages) - 1) if card_stage in plan_stages else 0
     if not found:
         st.success("No rule fires: no class is below the thresholds the rules watch.")
     for s in found:
@@ -144,10 +153,17 @@ with tabs[3]:
             st.code(str(s.action), language="json")
             st.caption(f"Cases: Failures tab with class {s.cases.get('class')} and verdicts {s.cases.get('verdicts')}")
             model_dir = Path(summary["model"]).parent
-            applicable = s.action["kind"] in APPLICABLE and (model_dir / "card.json").is_file()
-            if applicable and st.button(f"Apply to {model_dir.name}", key=f"eval-apply-{s.rule}-{'-'.join(s.classes)}"):
-                apply(s, model_dir)
-                st.success(f"{model_dir.name} now keeps {s.action['class']} from confidence {s.action['conf']}")
+            key = f"eval-apply-{s.rule}-{'-'.join(s.classes)}"
+            if s.action["kind"] == "class_threshold" and (model_dir / "card.json").is_file():
+                if st.button(f"Apply to {model_dir.name}", key=key):
+                    st.success(apply(s, model_dir))
+            elif s.action["kind"] in APPLICABLE and plan_stages:
+                target = st.selectbox("Stage of the training plan", plan_stages, index=next_stage, key=f"{key}-stage")
+                if st.button(f"Apply to stage {target}", key=key):
+                    try:
+                        st.success(apply(s, ws=ws, stage=target))
+                    except ValueError as exc:
+                        st.error(str(exc))
 
 with tabs[4]:
     if len(names) < 2:

@@ -53,14 +53,20 @@ def system_uncertainty(predictions: dict, crop_xyxy) -> float:
 
 
 def queue(root: Path) -> list[dict]:
-    """Every scan with its status, box count and uncertainty (None: not pre-labelled yet), in labelling order."""
+    """Every scan with its status, box count and uncertainty (None: not pre-labelled yet), in labelling order.
+    Classes an evaluation asked for (wanted.json) come first among the scans to do: a scan predicted to hold
+    one of them goes before the others."""
+    wanted = set(json.loads((Path(root) / "wanted.json").read_text())["classes"]) \
+        if (Path(root) / "wanted.json").is_file() else set()
     rows = []
     for number, scan in enumerate(list_scans(root)):
         status = read_status(root, scan["id"])
         predictions = load_predictions(root, scan["id"])
         score = uncertainty(predictions["confidence"]) if predictions else None
+        holds = bool(predictions) and bool(wanted.intersection(predictions["class"]))
         rows.append({**scan, "status": status["status"], "boxes": status.get("boxes", 0), "uncertainty": score,
-                     "_order": (ORDER[status["status"]], score is None, -(score or 0.0), number)})
+                     "wanted": holds,
+                     "_order": (ORDER[status["status"]], not holds, score is None, -(score or 0.0), number)})
     rows.sort(key=lambda r: r["_order"])
     for row in rows:
         del row["_order"]

@@ -1,32 +1,99 @@
 """Suggestions the workbench carries out itself.
 
-- `class_threshold`: the class's F1-optimal confidence is written to the evaluated model's card
-  (`class_conf`); the SymbolDetector then keeps that class's boxes from that confidence on.
-Other actions (oversample, resolution, label more, merge a pair) change the next training stage or the
-labelling queue: the page shows them with their evidence for the user to apply in the plan.
+    class_threshold  the class's F1-optimal confidence goes on the evaluated model's card (`class_conf`); the
+                     SymbolDetector keeps that class's boxes from that confidence on
+    oversample       the chosen stage of the workspace's training plan gets balance.boost[class] doubled
+                     (the class's wanted count and repeat cap in class-balanced sampling)
+    resolution       the chosen stage's imgsz grows by the factor (rounded up to a multiple of 32)
+    label_more       the class joins real_scans/wanted.json: the labelling queue offers scans predicted to
+                     hold it first; then the class is oversampled as above
+    merge_pair       not carried out: merging two classes changes the class set and every label; the page
+                     shows the pair for the user to decide
+The plan is edited in place, one stage line, with the user's comments kept (`training.plan_edit`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+from omr_core.annotation.store import write_atomic
 from omr_core.evaluation.suggestions import Suggestion
 
-APPLICABLE = ("class_threshold",)
+APPLICABLE = ("class_threshold", "oversample", "resolution", "label_more")
+WANTED_JSON = "wanted.json"
 
 
-def apply(suggestion: Suggestion | dict, model_dir: Path) -> dict:
-    """Carry out an applicable suggestion on a registered model's folder; returns the updated card."""
-    action = suggestion.action if isinstance(suggestion, Suggestion) else suggestion["action"]
-    if action.get("kind") not in APPLICABLE:
-        raise ValueError(f"the workbench applies {list(APPLICABLE)} itself, but this action is {action.get('kind')!r}")
-    path = Path(model_dir) / "card.json"
-    if not path.is_file():
+def _action(suggestion: Suggestion | dict) -> dict:
+    return suggestion.action if isinstance(suggestion, Suggestion) else suggestion["action"]
+
+
+def apply(suggestion: Suggestion | dict, model_dir: Path | None = None, ws=None, stage: str | None = None) -> str:
+    """Carry out an applicable suggestion; returns what was done, in words."""
+    action = _action(suggestion)
+    kind = action.get("kind")
+    if kind not in APPLICABLE:
+        raise ValueError(f"the workbench applies {list(APPLICABLE)} itself, but this action is {kind!r}")
+    if kind == "class_threshold":
+        return _class_threshold(action, Path(model_dir) if model_dir else None)
+    if ws is None or stage is None:
+        raise ValueError(f"a {kind!r} action changes a stage of the workspace's plan: give the workspace and stage")
+    if kind == "label_more":
+        wanted = add_wanted(ws.real_scans, [action["class"]])
+        return f"wanted in labelling: {', '.join(wanted)}; " + _oversample(ws, stage, [action["class"]])
+    if kind == "oversample":
+        return _oversample(ws, stage, action.get("classes") or [action["class"]])
+    return _resolution(ws, stage, float(action.get("imgsz_factor", 1.5)))
+
+
+def _class_threshold(action: dict, model_dir: Path | None) -> str:
+    path = (model_dir or Path(".")) / "card.json"
+    if model_dir is None or not path.is_file():
         raise FileNotFoundError(f"{path}: no model card to write the threshold to")
     card = json.loads(path.read_text())
     if action["class"] not in card.get("classes", []):
         raise ValueError(f"{path}: the model has no class {action['class']!r}")
     card.setdefault("class_conf", {})[action["class"]] = float(action["conf"])
     path.write_text(json.dumps(card, indent=2))
-    return card
+    return f"{model_dir.name} keeps {action['class']} from confidence {action['conf']}"
+
+
+def _stage_settings(ws, stage: str):
+    from omr_core.catalog import load_class_sets
+    from omr_core.training.plan import load_plan
+
+    return load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml)).stage(stage).settings
+
+
+def _oversample(ws, stage: str, classes: list[str]) -> str:
+    from omr_core.training.plan_edit import update_stage
+
+    balance = dict(_stage_settings(ws, stage).balance or {})
+    boost = dict(balance.get("boost", {}))
+    for name in classes:
+        boost[name] = float(boost.get(name, 1.0)) * 2
+    update_stage(ws.training_plan_yaml, stage, {"balance": {**balance, "boost": boost}})
+    return f"stage {stage}: oversampling " + ", ".join(f"{c} x{boost[c]:g}" for c in classes)
+
+
+def _resolution(ws, stage: str, factor: float) -> str:
+    from omr_core.training.plan_edit import update_stage
+
+    imgsz = _stage_settings(ws, stage).imgsz
+    new = int(math.ceil(imgsz * factor / 32) * 32)
+    update_stage(ws.training_plan_yaml, stage, {"imgsz": new})
+    return f"stage {stage}: imgsz {imgsz} -> {new}"
+
+
+def add_wanted(real_scans: Path, classes: list[str]) -> list[str]:
+    path = Path(real_scans) / WANTED_JSON
+    wanted = read_wanted(real_scans)
+    wanted += [c for c in classes if c not in wanted]
+    write_atomic(path, json.dumps({"classes": wanted}).encode())
+    return wanted
+
+
+def read_wanted(real_scans: Path) -> list[str]:
+    path = Path(real_scans) / WANTED_JSON
+    return json.loads(path.read_text())["classes"] if path.is_file() else []

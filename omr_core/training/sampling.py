@@ -5,6 +5,8 @@ Rule (repeat-factor sampling with a floor, after LVIS's; Gupta et al., 2019):
 - each class c with n_c boxes in the training images wants r_c = ceil(min_instances / n_c) repeats, at most
   `max_repeat` (a class with 3 boxes in the whole set cannot become 500 without learning those 3 by heart);
 - an image is listed max(r_c) times over the classes it holds (at least once);
+- `boost` (class -> factor, e.g. from an evaluation's "oversample X" suggestion) multiplies that class's wanted
+  count and its repeat cap;
 - thinning: an image whose every class has at least `thin_above` boxes in the list is kept with probability
   `thin_keep` (seeded). `thin_keep * thin_above >= min_instances` is required, so thinning can never take a
   class below the minimum it was given.
@@ -14,7 +16,7 @@ Ultralytics reads a text file of image paths as a split, so the list is written 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ class Balance:
     thin_above: int = 20_000
     thin_keep: float = 0.5
     seed: int = 0
+    boost: dict = field(default_factory=dict)  # class name -> factor on its wanted count and repeat cap
 
     def __post_init__(self):
         if self.thin_keep * self.thin_above < self.min_instances:
@@ -47,7 +50,9 @@ def balance_images(image_classes: list[Counter], balance: Balance = Balance()) -
     before: Counter = Counter()
     for counts in image_classes:
         before.update(counts)
-    repeat = {c: min(balance.max_repeat, max(1, -(-balance.min_instances // n))) for c, n in before.items() if n}
+    boost = {c: float(balance.boost.get(c, 1.0)) for c in before}
+    repeat = {c: min(int(balance.max_repeat * boost[c]), max(1, int(np.ceil(balance.min_instances * boost[c] / n))))
+              for c, n in before.items() if n}
     factors = np.array([max((repeat[c] for c in counts), default=1) for counts in image_classes], dtype=np.int64)
     listed: Counter = Counter()
     for counts, factor in zip(image_classes, factors):

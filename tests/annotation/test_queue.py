@@ -44,3 +44,14 @@ def test_systems_are_scored_on_their_own_boxes(tmp_path):
     save_predictions(tmp_path, "p", "m", both, ["noteheadBlackOnLine"])
     document = json.loads((tmp_path / "predictions" / "p.json").read_text())
     assert system_uncertainty(document, (0, 50, 100, 100)) > system_uncertainty(document, (0, 0, 100, 50))
+
+
+def test_scans_holding_a_wanted_class_come_first(tmp_path):
+    from omr_core.evaluation.actions import add_wanted
+
+    make_set(tmp_path, ["plain", "rest"])
+    save_predictions(tmp_path, "plain", "m", predictions([0.5]), ["noteheadBlackOnLine"])
+    save_predictions(tmp_path, "rest", "m", predictions([0.99]), ["restHalf"])
+    assert [r["id"] for r in queue(tmp_path)] == ["plain", "rest"]
+    add_wanted(tmp_path, ["restHalf"])
+    assert [r["id"] for r in queue(tmp_path)] == ["rest", "plain"] and queue(tmp_path)[0]["wanted"]

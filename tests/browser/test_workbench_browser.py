@@ -111,12 +111,15 @@ def test_a_confusion_cell_lists_its_cases(eval_server, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def scans_server(tmp_path_factory):
+def scans_server(tmp_path_factory, engraved):
+    import shutil
+
     from omr_core.annotation.scans import import_scans
     from omr_core.workspace import Workspace
     from tests.conftest import DATA
 
     ws = Workspace.open(tmp_path_factory.mktemp("scans-ws"))
+    shutil.copytree(engraved, ws.source("engraved"))  # not empty: no first-start job competing for the CPU
     import_scans(ws.real_scans, [DATA / "real_scans" / "tabi.jpg"])
     yield from serve(ws)
 
@@ -137,12 +140,13 @@ def test_a_box_drawn_on_the_canvas_is_saved_and_back_after_a_reload(scans_server
             if not attempt:
                 page.get_by_text("0 boxes in this work unit").wait_for(timeout=30_000)
                 canvas.scroll_into_view_if_needed()
+                page.wait_for_timeout(1000)  # the canvas attaches its mouse handlers after it is drawn
                 box = canvas.bounding_box()
                 x, y = box["x"] + 200, box["y"] + 60
                 page.mouse.move(x, y)
                 page.mouse.down()
                 page.mouse.move(x + 30, y + 50, steps=8)
                 page.mouse.up()
-            page.get_by_text("1 boxes in this work unit").wait_for(timeout=30_000)
+            page.get_by_text("1 boxes in this work unit").wait_for(timeout=60_000)
         page.screenshot(path=str(tmp_path / "annotation.png"))
         browser.close()

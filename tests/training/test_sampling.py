@@ -31,3 +31,11 @@ def test_seeded_and_written_as_a_list(tmp_path):
 def test_thinning_can_never_undercut_the_minimum():
     with pytest.raises(ValueError, match="thin_keep x thin_above"):
         Balance(min_instances=500, thin_above=600, thin_keep=0.5)
+
+
+def test_a_boosted_class_is_repeated_more():
+    plain = balance_images(dataset(), Balance(min_instances=500, max_repeat=10, thin_above=20_000))
+    boosted = balance_images(dataset(), Balance(min_instances=500, max_repeat=10, thin_above=20_000,
+                                                boost={"restHalf": 2}))
+    assert boosted.after["restHalf"] >= 1000 > plain.after["restHalf"]  # 60 x 17
+    assert boosted.after["accidentalDoubleFlat"] == plain.after["accidentalDoubleFlat"]

@@ -44,3 +44,16 @@ def test_filters_narrow_the_failures(app):
 def test_compare_two_evaluations(app):
     delta = tab(app, "Compare").dataframe[0].value
     assert {"class", "f1 A", "f1 B", "f1 delta"} <= set(delta) and len(delta) > 0
+
+
+def test_a_suggestion_is_applied_to_a_stage_of_the_plan(app, evaluated_workspace):
+    import yaml
+
+    buttons = [b for b in app.button if str(b.key).startswith("eval-apply-") and "stage" in b.label]
+    assert buttons, "no plan action among the suggestions"
+    before = evaluated_workspace.training_plan_yaml.read_text()
+    buttons[0].click().run()
+    assert not app.exception and any("stage" in s.value for s in app.success)
+    after = evaluated_workspace.training_plan_yaml.read_text()
+    assert after != before and yaml.safe_load(after)["stages"]
+    evaluated_workspace.training_plan_yaml.write_text(before)  # the session's other tests see the plan as it was
