@@ -157,8 +157,10 @@ def quantize_int8(model_dir: Path, data_yaml: Path, split: str = "val", calibrat
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):  # both leave files in the cwd
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        # Convolutions only: the head's last concat puts box coordinates (0-640) and class scores (0-1) in
+        # one tensor, and one 8-bit scale for both wipes the scores out
         quantize_static(str(prepared), str(target), Tiles(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"])
     prepared.unlink()
     seconds = time.perf_counter() - started
 
