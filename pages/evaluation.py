@@ -56,6 +56,11 @@ def load(folder: str, mtime: float):
     return load_evaluation(Path(folder))
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def picture_of(path: str):
+    return read_image(path)
+
+
 def open_evaluation(name: str):
     folder = ws.evaluations / name
     return load(str(folder), (folder / "summary.json").stat().st_mtime)
@@ -117,7 +122,7 @@ with tabs[2]:
     shown = order.head(GALLERY)
     grid = st.columns(4)
     for k, (index, case) in enumerate(shown.iterrows()):
-        picture = read_image(image_path(summary, str(case["image"])))
+        picture = picture_of(str(image_path(summary, str(case["image"]))))
         same_image = boxes[boxes["image"] == case["image"]]
         caption = f"{case['verdict']} · {case['class']}" + (f" as {case['other']}" if case["other"] else "") + \
             ("" if np.isnan(case["confidence"]) else f" · {case['confidence']:.2f}")
@@ -126,7 +131,7 @@ with tabs[2]:
         st.caption(f"The {GALLERY} most confident of {len(chosen)} are shown; narrow the filters to see others.")
     if len(shown):
         jump = st.selectbox("Open a full image", sorted(shown["image"].astype(str).unique()), key="eval-jump")
-        picture = read_image(image_path(summary, jump))
+        picture = picture_of(str(image_path(summary, jump)))
         on_image = boxes[(boxes["image"] == jump) & mask]
         class_ids = {c: i for i, c in enumerate(summary["classes"])}
         drawn = draw_detections(picture, Detections(on_image[["x0", "y0", "x1", "y1"]].to_numpy(),
