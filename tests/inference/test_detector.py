@@ -36,9 +36,11 @@ def detector(workspace, model_dir):
 
 def test_registry_names_resolve_and_unknown_names_list_the_known(workspace, model_dir):
     bundled = bundled_model_dirs()[0]
-    assert resolve_model(bundled.name).path == bundled / "best.pt" and resolve_model(bundled.name).trusted
+    assert resolve_model(bundled.name).path == bundled / "best.onnx"  # the fast path comes with the bundle
+    assert resolve_model(bundled.name, prefer="torch").path == bundled / "best.pt"
+    assert resolve_model(bundled.name).trusted
     assert str(bundled) in [c["dir"] for c in list_registry_models()]
-    assert resolve_model(model_dir.name, workspace).path == model_dir / "best.pt"  # the workspace's comes first
+    assert resolve_model(model_dir.name, workspace, prefer="torch").path == model_dir / "best.pt"  # the workspace's first
     with pytest.raises(FileNotFoundError, match=f"registered: .*{bundled.name}"):
         resolve_model("no-such-model")
 
