@@ -6,7 +6,8 @@
 Data: engraved pages (music21 corpus through the generator, 1960x2772 px) and 1024x1024 crops of them (the
 size of a measure image), with their ground truth. Every method runs the same registered model (the bundled
 one by default) at the same confidence (0.25):
-- omr_core .pt / .onnx: `SymbolDetector` (tiles of the card's size and overlap, batched, merged across seams);
+- omr_core .pt / .onnx / INT8 .onnx: `SymbolDetector` (the page's inked region cut into tiles of the card's
+  size and overlap, blank tiles skipped, batched, merged across seams);
 - SAHI .pt / .onnx: `get_sliced_prediction` with the same tile size and overlap, SAHI's default merging
   (GREEDYNMM on IOS 0.5), no extra whole-image pass (`perform_standard_pred=False`, which only adds time);
 - Ultralytics predict on the whole image at imgsz 640 (what a plain call does) and at the page's own size.
@@ -156,6 +157,7 @@ def main() -> None:
     classes = [probe.names[i] for i in sorted(probe.names)]
     methods = {
         "omr_core .onnx": lambda: ours(name, "onnx")[0],
+        **({"omr_core INT8 .onnx": lambda: ours(name, "int8")[0]} if (folder / "best.int8.onnx").is_file() else {}),
         "omr_core .pt": lambda: ours(name, "torch")[0],
         "SAHI .onnx": lambda: sahi(folder / "best.onnx", tile, overlap),
         "SAHI .pt": lambda: sahi(folder / "best.pt", tile, overlap),

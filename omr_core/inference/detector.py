@@ -9,7 +9,8 @@ Tiling: an image larger than the model's tile is cut into tiles of the trained t
 `tile_px`, else the model's imgsz) overlapping by the card's `overlap_px`; all tiles run in batches, and
 `merge.merge_tiles` removes the duplicates of the overlaps and joins symbols cut by a seam. An image no larger
 than a tile goes through whole (padded), chosen automatically. A tile is resized only when the model was trained
-on tiles of another size than its imgsz. Blank tiles (a page's margins: no dark pixel) are not run.
+on tiles of another size than its imgsz. Only the page's inked region is tiled (its margins hold no
+symbol), and a tile of blank paper inside it is not run.
 
 Memory: the page, one batch of tiles and the model; a 2000x3000 page at batch 8 stays well under 2 GB.
 """
@@ -33,6 +34,19 @@ from omr_core.structures.detections import Detections
 BUNDLED_MODELS = Path(__file__).resolve().parents[2] / "models"
 PAD_VALUE = 114  # Ultralytics' letterbox grey
 BLANK_ABOVE = 160  # a tile with no pixel darker than this (in any channel) is blank paper: not run
+
+
+def ink_region(image: np.ndarray, pad_px: int = 8) -> tuple[int, int, int, int]:
+    """The box (x0, y0, x1, y1) around every pixel darker than BLANK_ABOVE, grown by `pad_px`; empty
+    (x1 <= x0) for a blank image. Read on every 4th pixel (a symbol is wider than 4 px), then padded."""
+    step = 4
+    dark = image[::step, ::step].min(axis=2) < BLANK_ABOVE
+    rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
+    if len(rows) == 0:
+        return 0, 0, 0, 0
+    height, width = image.shape[:2]
+    return (max(0, int(cols[0]) * step - pad_px), max(0, int(rows[0]) * step - pad_px),
+            min(width, (int(cols[-1]) + 1) * step + pad_px), min(height, (int(rows[-1]) + 1) * step + pad_px))
 
 
 class UntrustedModelError(PermissionError):
@@ -156,17 +170,23 @@ class SymbolDetector:
             image = check_array(image)
         height, width = image.shape[:2]
         loaded = time.perf_counter()
-        if width <= self.tile_px and height <= self.tile_px:
-            tiles = np.array([[0, 0, width, height]], dtype=np.int64)  # small: the whole image in one pass
+        # Only the part of the page that holds ink is cut into tiles: margins hold no symbol.
+        rx0, ry0, rx1, ry1 = ink_region(image) if self.skip_blank else (0, 0, width, height)
+        region_wh = (rx1 - rx0, ry1 - ry0)
+        if region_wh[0] <= 0 or region_wh[1] <= 0:
+            tiles = np.zeros((0, 4), dtype=np.int64)  # a blank page
+        elif region_wh[0] <= self.tile_px and region_wh[1] <= self.tile_px:
+            tiles = np.array([[0, 0, *region_wh]], dtype=np.int64)  # small: the whole of it in one pass
         else:
-            tiles = tile_grid((width, height), self.tile_px, self.overlap_px)
+            tiles = tile_grid(region_wh, self.tile_px, self.overlap_px)
+        origin = np.array([rx0, ry0, rx0, ry0])
         parts = [Detections.empty(with_confidence=True) for _ in tiles]
-        inked = [k for k, (x0, y0, x1, y1) in enumerate(tiles) if not self.skip_blank
-                 or image[y0:y1, x0:x1].min() < BLANK_ABOVE]  # a page's empty margins hold no symbol
+        inked = [k for k, (x0, y0, x1, y1) in enumerate(tiles + origin) if not self.skip_blank
+                 or image[y0:y1, x0:x1].min() < BLANK_ABOVE]  # a tile of blank paper between systems
         model_s = 0.0
         for first in range(0, len(inked), self.batch):
             chunk = inked[first : first + self.batch]
-            batch, scales = self._batch(image, tiles[chunk])
+            batch, scales = self._batch(image, tiles[chunk] + origin)
             t0 = time.perf_counter()
             raw = self.backend(batch)
             model_s += time.perf_counter() - t0
@@ -175,7 +195,8 @@ class SymbolDetector:
                 x0, y0 = tiles[k, :2]
                 parts[k] = Detections(found.xyxy / scale + [x0, y0, x0, y0], found.class_id, found.confidence)
         inferred = time.perf_counter()
-        merged = merge_tiles(parts, tiles, (width, height), self.rules)
+        merged = merge_tiles(parts, tiles, region_wh, self.rules) if len(tiles) else Detections.empty(True)
+        merged.xyxy = merged.xyxy + origin
         if self.class_conf:  # per-class thresholds (an evaluation's F1-optimal ones, set from its suggestions)
             floor = np.array([self.class_conf.get(self.names.get(int(c)), self.conf) for c in merged.class_id])
             merged = merged[merged.confidence >= floor] if len(merged) else merged
@@ -185,9 +206,11 @@ class SymbolDetector:
         timings = {"load": (loaded - started) * 1e3, "model": model_s * 1e3,
                    "tiles": (inferred - loaded - model_s) * 1e3, "merge": (done - inferred) * 1e3,
                    "total": (done - started) * 1e3}
-        return DetectionRun(merged, (width, height), tiles, {k: round(v, 2) for k, v in timings.items()}, len(inked))
+        return DetectionRun(merged, (width, height), tiles + origin, {k: round(v, 2) for k, v in timings.items()},
+                            len(inked))
 
     def detect(self, image: np.ndarray | str | Path, page: int = 0, dpi: float = DEFAULT_DPI) -> Detections:
+        """The boxes of `run`."""
         return self.run(image, page, dpi).detections
 
     def _batch(self, image: np.ndarray, tiles: np.ndarray) -> tuple[np.ndarray, list[float]]:
