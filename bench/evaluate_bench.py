@@ -89,7 +89,7 @@ def cocoeval(gt: Flat, pred: Flat, n_classes: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=2000)
-    parser.add_argument("--per-image", type=int, default=450, help="ground-truth boxes per image")
+    parser.add_argument("--per-image", type=int, default=486, help="ground-truth boxes per image")
     parser.add_argument("--classes", type=int, default=40)
     args = parser.parse_args()
     gt, pred = make(args.images, args.per_image, args.classes)
