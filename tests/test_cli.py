@@ -44,3 +44,17 @@ def test_scan_and_boxcheck_commands(drawn_source, tmp_path, capsys):
     summary = json.loads((tmp_path / "box.json").read_text())
     assert summary["all fonts"]["all"]["p95_px"] <= 1.0
     assert "Leland:" in capsys.readouterr().out
+
+
+def test_detect_and_evaluate_from_the_cli(evaluated_workspace, page_path, tmp_path, capsys):
+    from tests.inference.conftest import bundled_model_dirs
+
+    name = bundled_model_dirs()[0].name
+    out = tmp_path / "symbols.json"
+    assert main(["detect", str(page_path), "--model", name, "--out", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert document["model_name"] == name and len(document["symbols"]) > 50 and document["tiles"] > 1
+    ws = evaluated_workspace
+    assert main(["evaluate", name, "engraved", "--split", "val", "--workspace", str(ws.root)]) == 0
+    assert f"{name}-engraved-val" in ws.list_evaluations()  # a dotted model name stays whole
+    assert "mAP50" in capsys.readouterr().out
