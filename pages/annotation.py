@@ -52,8 +52,9 @@ if not rows:
 done = sum(r["status"] == "done" for r in rows)
 st.progress(min(1.0, done / TARGET[0]), text=f"{done} scans labelled of the {TARGET[0]}-{TARGET[1]} to aim for")
 
-table = pd.DataFrame(rows)[["id", "source", "page", "status", "boxes", "uncertainty"]]
-st.dataframe(table, hide_index=True, key="annot-queue", height=200)
+with st.expander(f"Queue: {len(rows)} scans, least sure first"):
+    table = pd.DataFrame(rows)[["id", "source", "page", "status", "boxes", "uncertainty", "wanted"]]
+    st.dataframe(table, hide_index=True, key="annot-queue", height=240)
 scan_id = st.selectbox("Scan (queue order: least sure first)", [r["id"] for r in rows], key="annot-scan",
                        format_func=lambda i: next(f"{r['source']} p{r['page']} · {r['status']}" for r in rows if r["id"] == i))
 scan = next(r for r in rows if r["id"] == scan_id)

@@ -62,3 +62,18 @@ def test_a_recent_class_is_one_click_away(app):
     assert pills is not None
     pills.set_value("accidentalSharp").run()
     assert at.selectbox(key="annot-class").value == "accidentalSharp" and not at.exception
+
+
+def test_a_box_deleted_on_the_canvas_is_deleted_on_disk(app):
+    at, ws = app
+    scan_id = at.selectbox(key="annot-scan").value
+    key = f"annot-canvas-{scan_id}-0-2.0"
+    boxes = [{"type": "LabeledRect", "label": name, "left": 100 + 20 * k, "top": 40, "width": 6, "height": 80}
+             for k, name in enumerate(["stem", "noteheadBlackOnLine"])]
+    at.session_state[key] = {"drawing": {"raw": {"objects": boxes}, "data": None}, "backgroundFit": None}
+    at.run()
+    assert read_status(ws.real_scans, scan_id)["boxes"] == 2
+    at.session_state[key] = {"drawing": {"raw": {"objects": boxes[1:]}, "data": None}, "backgroundFit": None}
+    at.run()
+    labels, _ = parse_labels(read_labels(ws.real_scans, scan_id), (1681, 1740))
+    assert labels.class_id.tolist() == [NAMES.index("noteheadBlackOnLine")]
