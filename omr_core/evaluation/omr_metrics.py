@@ -20,6 +20,7 @@ import numpy as np
 
 from omr_core.evaluation.matching import Flat
 from omr_core.evaluation.verdicts import Verdicts
+from omr_core.structures.graph import components
 
 
 def _stemmed_heads(names: np.ndarray) -> np.ndarray:
@@ -73,17 +74,7 @@ def columns(xyxy: np.ndarray, space_px: float, tolerance: float, max_gap: float)
     cx, cy = (xyxy[:, 0] + xyxy[:, 2]) / 2, (xyxy[:, 1] + xyxy[:, 3]) / 2
     linked = (np.abs(cx[:, None] - cx[None, :]) <= tolerance * space_px) & \
         (np.abs(cy[:, None] - cy[None, :]) <= max_gap * space_px)
-    parent = np.arange(n)
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in zip(*np.nonzero(np.triu(linked, 1))):
-        parent[max(find(i), find(j))] = min(find(i), find(j))
-    roots = np.array([find(i) for i in range(n)])
+    roots = components(n, *np.nonzero(np.triu(linked, 1)))
     sizes = np.bincount(roots, minlength=n)
     return np.where(sizes[roots] >= 2, roots, -1)
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from omr_core.structures.boxes import box_area, box_iou
 from omr_core.structures.detections import Detections
+from omr_core.structures.graph import components
 
 
 @dataclass(frozen=True)
@@ -96,19 +97,11 @@ def _fragments(xyxy, class_id, cut, tiles, rules: MergeRules) -> np.ndarray:
 
 
 def _join_groups(xyxy, class_id, tile_index, cut, rules: MergeRules) -> np.ndarray:
-    """Group labels after joining parts across seams (rule 3), by union-find over joinable pairs."""
+    """Group labels after joining parts across seams (rule 3): the smallest index of each joined group."""
     n = len(xyxy)
-    parent = np.arange(n)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     parts = np.flatnonzero(cut.any(axis=1))
     if parts.size < 2:
-        return parent
+        return np.arange(n)
     a = xyxy[parts]
     inter_w = np.minimum(a[:, None, 2], a[None, :, 2]) - np.maximum(a[:, None, 0], a[None, :, 0])
     inter_h = np.minimum(a[:, None, 3], a[None, :, 3]) - np.maximum(a[:, None, 1], a[None, :, 1])
@@ -122,11 +115,8 @@ def _join_groups(xyxy, class_id, tile_index, cut, rules: MergeRules) -> np.ndarr
         (inter_w >= rules.join_overlap * np.minimum(w[:, None], w[None, :]))
     joinable = (across_x | across_y) & (class_id[parts][:, None] == class_id[parts][None, :]) & \
         (tile_index[parts][:, None] != tile_index[parts][None, :])
-    for i, j in zip(*np.nonzero(np.triu(joinable, 1))):
-        root_i, root_j = find(int(parts[i])), find(int(parts[j]))
-        if root_i != root_j:
-            parent[max(root_i, root_j)] = min(root_i, root_j)
-    return np.array([find(i) for i in range(n)])
+    i, j = np.nonzero(np.triu(joinable, 1))
+    return components(n, parts[i], parts[j])
 
 
 def merge_tiles(parts: list[Detections], tiles_xyxy: np.ndarray, image_wh: tuple[int, int],
