@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from omr_core.catalog.deepscores import categories
+from omr_core.structures.boxes import centres_in
 from omr_core.structures.detections import Detections
 
 ORIGIN = {"left": 0.0, "top": 0.0, "center": 0.5, "right": 1.0, "bottom": 1.0}
@@ -32,9 +33,7 @@ def class_names() -> list[str]:
 def to_canvas(page_boxes: Detections, names: list[str], crop_xyxy, zoom: float, low_conf: float = 0.5) -> dict:
     """Fabric JSON (`initial_drawing`) for the boxes whose centre lies in the crop."""
     x0, y0 = crop_xyxy[0], crop_xyxy[1]
-    centre = (page_boxes.xyxy[:, :2] + page_boxes.xyxy[:, 2:]) / 2
-    inside = (centre[:, 0] >= crop_xyxy[0]) & (centre[:, 0] < crop_xyxy[2]) & \
-        (centre[:, 1] >= crop_xyxy[1]) & (centre[:, 1] < crop_xyxy[3])
+    inside = centres_in(page_boxes.xyxy, crop_xyxy)
     objects = []
     for i in np.flatnonzero(inside):
         bx0, by0, bx1, by1 = page_boxes.xyxy[i]
@@ -81,8 +80,6 @@ def from_canvas(json_data: dict | None, names: list[str], crop_xyxy, zoom: float
 def replace_in_crop(page_boxes: Detections, crop_boxes: Detections, crop_xyxy) -> Detections:
     """The page's labels after editing one crop: boxes whose centre lies in the crop are replaced by the
     crop's boxes; all others are kept as they were."""
-    centre = (page_boxes.xyxy[:, :2] + page_boxes.xyxy[:, 2:]) / 2
-    inside = (centre[:, 0] >= crop_xyxy[0]) & (centre[:, 0] < crop_xyxy[2]) & \
-        (centre[:, 1] >= crop_xyxy[1]) & (centre[:, 1] < crop_xyxy[3])
+    inside = centres_in(page_boxes.xyxy, crop_xyxy)
     kept = page_boxes[~inside]
     return Detections(np.concatenate([kept.xyxy, crop_boxes.xyxy]), np.concatenate([kept.class_id, crop_boxes.class_id]))

@@ -18,6 +18,7 @@ import numpy as np
 
 from omr_core.annotation.scans import list_scans
 from omr_core.annotation.store import read_status, write_atomic
+from omr_core.structures.boxes import centres_in
 from omr_core.structures.detections import Detections
 
 MIN_CONF = 0.05
@@ -46,10 +47,7 @@ def load_predictions(root: Path, scan_id: str) -> dict | None:
 
 def system_uncertainty(predictions: dict, crop_xyxy) -> float:
     xyxy = np.asarray(predictions["xyxy"], dtype=np.float64).reshape(-1, 4)
-    centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
-    inside = (centre[:, 0] >= crop_xyxy[0]) & (centre[:, 0] < crop_xyxy[2]) & \
-        (centre[:, 1] >= crop_xyxy[1]) & (centre[:, 1] < crop_xyxy[3])
-    return uncertainty(np.asarray(predictions["confidence"], dtype=np.float64)[inside])
+    return uncertainty(np.asarray(predictions["confidence"], dtype=np.float64)[centres_in(xyxy, crop_xyxy)])
 
 
 def queue(root: Path) -> list[dict]:

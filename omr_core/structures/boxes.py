@@ -119,6 +119,14 @@ def box_iou_paired(xyxy_a: np.ndarray, xyxy_b: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, 0.0)
 
 
+def centres_in(xyxy: np.ndarray, region_xyxy) -> np.ndarray:
+    """(n,) bool: the box's centre lies in the region (left/top edges in, right/bottom edges out), so a box
+    belongs to exactly one of regions that tile a page."""
+    centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+    x0, y0, x1, y1 = region_xyxy
+    return (centre[:, 0] >= x0) & (centre[:, 0] < x1) & (centre[:, 1] >= y0) & (centre[:, 1] < y1)
+
+
 def clip_boxes(xyxy: np.ndarray, region_xyxy: tuple[float, float, float, float]) -> np.ndarray:
     """Clip (n, 4) xyxy boxes to a region (x0, y0, x1, y1). Boxes fully outside get zero width or height."""
     xyxy = _as_boxes(xyxy, BoxMode.XYXY)

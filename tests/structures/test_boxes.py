@@ -72,3 +72,11 @@ def test_paired_iou_matches_the_diagonal_of_the_full_matrix():
 def test_same_mode_keeps_rotated_corners():
     diamond = np.array([[30.0, 10.0, 50.0, 30.0, 30.0, 50.0, 10.0, 30.0]])
     np.testing.assert_allclose(convert(diamond, "obb8", "obb8"), diamond)
+
+
+def test_a_box_belongs_to_the_region_holding_its_centre():
+    from omr_core.structures.boxes import centres_in
+
+    boxes = np.array([[0, 0, 10, 10], [95, 0, 105, 10], [90, 0, 100, 10]], float)
+    assert centres_in(boxes, (0, 0, 100, 50)).tolist() == [True, False, True]
+    assert centres_in(boxes, (100, 0, 200, 50)).tolist() == [False, True, False]
