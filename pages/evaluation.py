@@ -11,7 +11,7 @@ from omr_core.evaluation.actions import APPLICABLE, apply
 from omr_core.evaluation.cases import case_crop, cell_mask, compare, filter_mask, image_path
 from omr_core.evaluation.run import load_evaluation
 from omr_core.evaluation.suggestions import suggest
-from omr_core.evaluation.verdicts import VERDICTS
+from omr_core.evaluation.verdicts import FALSE, VERDICTS
 from omr_core.inference.detector import list_registry_models
 from omr_core.inference.images import read_image
 from omr_core.jobs import list_jobs, start_job
@@ -85,7 +85,7 @@ tabs = st.tabs(["Per class", "Confusion", "Failures", "Suggestions", "Compare"])
 with tabs[0]:
     table = pd.DataFrame(summary["per_class"])
     columns = ["class", "gt", "pred", "tp", "precision", "recall", "f1", "best_conf", "best_f1", "ap50", "ap50_95",
-               "FP-background", "FP-duplicate", "FP-localisation", "misclassification", "FN"]
+               *FALSE, "FN"]
     st.dataframe(table[columns].sort_values("f1"), hide_index=True, key="eval-per-class",
                  column_config={"best_conf": st.column_config.NumberColumn("F1-best conf", format="%.2f")})
 

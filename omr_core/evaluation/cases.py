@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from omr_core.evaluation.verdicts import BACKGROUND_FP
+
 BACKGROUND = "background"
 
 
@@ -35,7 +37,7 @@ def cell_mask(boxes, true: str, predicted: str) -> np.ndarray:
     kind, cls, verdict, other = (boxes[c].astype(str).to_numpy() for c in ("kind", "class", "verdict", "other"))
     pred = kind == "pred"
     if true == BACKGROUND:
-        return pred & (cls == predicted) & np.isin(verdict, ["FP-background", "FP-localisation", "FP-duplicate"])
+        return pred & (cls == predicted) & np.isin(verdict, BACKGROUND_FP)
     if predicted == BACKGROUND:
         return (kind == "gt") & (cls == true) & (verdict == "FN") & (other == "")
     if true == predicted:

@@ -20,7 +20,7 @@ import numpy as np
 
 from omr_core.evaluation.matching import THRESHOLDS, Flat, average_precision, flatten, map_summary, match
 from omr_core.evaluation.omr_metrics import note_completeness, vertical_alignment
-from omr_core.evaluation.verdicts import confusion_matrix, judge, per_class_table
+from omr_core.evaluation.verdicts import FALSE, confusion_matrix, judge, per_class_table
 from omr_core.structures.detections import Detections
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -103,7 +103,7 @@ def summarise(gt: Flat, pred: Flat, class_names: list[str], image_names: list[st
         c = row["class_id"]
         row["class"] = names[c]
         row["ap50"], row["ap50_95"] = (None, None) if np.isnan(ap[c, 0]) else (float(ap[c, 0]), float(ap[c].mean()))
-        for verdict in ("FP-background", "FP-duplicate", "FP-localisation", "misclassification"):
+        for verdict in FALSE:
             row[verdict] = int(((pred.class_id == c) & (verdicts.pred_verdict == verdict)).sum())
         row["FN"] = int(((gt.class_id == c) & (verdicts.gt_verdict == "FN")).sum())
     summary = {

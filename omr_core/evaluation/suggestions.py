@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from omr_core.evaluation.verdicts import FALSE
+
 # Pairs that look alike on the page (the plan's class-confusion analysis); the matrix highlights them.
 SIMILAR_PAIRS = (
     ("noteheadBlackOnLine", "noteheadHalfOnLine"), ("noteheadBlackInSpace", "noteheadHalfInSpace"),
@@ -100,7 +102,7 @@ def suggest(summary: dict, boxes, train_counts: dict[str, int] | None = None, mi
                 {"kind": "merge_pair" if look_alike else "oversample", "classes": list(pair)},
                 {"confused": int(count), "gt": n_gt, "look_alike": look_alike},
                 {"class": names[other], "verdicts": ["misclassification"], "other": name}))
-        false = sum(row[v] for v in ("FP-background", "FP-duplicate", "FP-localisation", "misclassification"))
+        false = sum(row[v] for v in FALSE)
         if row["FP-localisation"] >= 10 and row["FP-localisation"] > 0.3 * false:
             out.append(Suggestion(
                 "badly placed", (name,),

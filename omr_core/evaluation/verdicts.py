@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from omr_core.evaluation.matching import Flat, match
-from omr_core.structures.boxes import box_iou
+from omr_core.structures.boxes import box_iou, box_iou_paired
 
-PRED_VERDICTS = ("TP", "FP-duplicate", "misclassification", "FP-localisation", "FP-background")
-GT_VERDICTS = ("TP", "FN")
 VERDICTS = ("TP", "FP-background", "FP-duplicate", "FP-localisation", "misclassification", "FN")
+BACKGROUND_FP = ("FP-background", "FP-duplicate", "FP-localisation")  # predictions where no such symbol is
+FALSE = (*BACKGROUND_FP, "misclassification")  # every prediction that is not a TP
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,7 @@ def judge(gt: Flat, pred: Flat, conf: float = 0.25, iou: float = 0.5, loc_min: f
     gt_verdict = np.where(gt_pred >= 0, "TP", "FN").astype(object)
     hit = gt_pred >= 0
     if hit.any():
-        gt_iou[hit] = np.array([box_iou(gt.xyxy[g : g + 1], pred.xyxy[p : p + 1])[0, 0]
-                                for g, p in zip(np.flatnonzero(hit), gt_pred[hit])])
+        gt_iou[hit] = box_iou_paired(gt.xyxy[hit], pred.xyxy[gt_pred[hit]])
     gt_other[hit] = -1
     return Verdicts(pred_verdict, pred_iou, pred_other, pred_gt, gt_verdict, gt_iou, gt_other, gt_pred)
 
@@ -110,7 +109,7 @@ def confusion_matrix(gt: Flat, pred: Flat, verdicts: Verdicts, n_classes: int) -
     np.add.at(matrix, (gt.class_id[verdicts.pred_gt[tp]], pred.class_id[tp]), 1)
     wrong = v == "misclassification"
     np.add.at(matrix, (verdicts.pred_other[wrong], pred.class_id[wrong]), 1)
-    false = np.isin(v, ["FP-background", "FP-localisation", "FP-duplicate"])
+    false = np.isin(v, BACKGROUND_FP)
     np.add.at(matrix, (np.full(false.sum(), bg), pred.class_id[false]), 1)
     missed = (verdicts.gt_verdict == "FN") & (verdicts.gt_other < 0)  # misclassified ones are counted above
     np.add.at(matrix, (gt.class_id[missed], np.full(missed.sum(), bg)), 1)
