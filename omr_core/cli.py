@@ -27,6 +27,7 @@ from omr_core.jobs import ProgressFile
 
 if TYPE_CHECKING:
     from omr_core.datasets.convert import ConvertConfig
+    from omr_core.rendering.generate import GenerateConfig
 
 
 class _Progress:
@@ -314,13 +315,13 @@ def _train(args) -> int:
 
 
 def _stage(args) -> int:
+    import yaml
+
     from omr_core.catalog import load_class_sets
     from omr_core.training.plan import load_plan
     from omr_core.training.registry import finish_stage, prepare_stage
     from omr_core.training.runner import train
     from omr_core.workspace import Workspace
-
-    import yaml
 
     ws = Workspace.open(args.workspace)
     plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))

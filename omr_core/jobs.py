@@ -16,13 +16,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from omr_core.fileio import write_atomic
+
 PROGRESS_ENV = "OMR_JOB_PROGRESS"  # the worker writes its progress to this file when set
 
 
 def write_json_atomic(path: Path, value: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value, indent=2))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(value, indent=2), durable=False)  # rewritten every 0.2 s: no fsync
 
 
 class ProgressFile:

@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from omr_core.annotation.scans import list_scans
-from omr_core.annotation.store import read_status, write_atomic
+from omr_core.annotation.store import read_status
+from omr_core.fileio import write_atomic
 from omr_core.structures.boxes import centres_in
 from omr_core.structures.detections import Detections
 
 MIN_CONF = 0.05
+WANTED_JSON = "wanted.json"  # classes an evaluation asked to label more of
 ORDER = {"in progress": 0, "todo": 1, "done": 2, "skipped": 3}
 
 
@@ -54,8 +56,7 @@ def queue(root: Path) -> list[dict]:
     """Every scan with its status, box count and uncertainty (None: not pre-labelled yet), in labelling order.
     Classes an evaluation asked for (wanted.json) come first among the scans to do: a scan predicted to hold
     one of them goes before the others."""
-    wanted = set(json.loads((Path(root) / "wanted.json").read_text())["classes"]) \
-        if (Path(root) / "wanted.json").is_file() else set()
+    wanted = set(read_wanted(root))
     rows = []
     for number, scan in enumerate(list_scans(root)):
         status = read_status(root, scan["id"])
@@ -69,3 +70,15 @@ def queue(root: Path) -> list[dict]:
     for row in rows:
         del row["_order"]
     return rows
+
+
+def read_wanted(root: Path) -> list[str]:
+    path = Path(root) / WANTED_JSON
+    return json.loads(path.read_text())["classes"] if path.is_file() else []
+
+
+def add_wanted(root: Path, classes: list[str]) -> list[str]:
+    wanted = read_wanted(root)
+    wanted += [c for c in classes if c not in wanted]
+    write_atomic(Path(root) / WANTED_JSON, json.dumps({"classes": wanted}).encode())
+    return wanted

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from omr_core.annotation.store import write_atomic
+from omr_core.fileio import write_atomic
 from omr_core.inference.images import DEFAULT_DPI, ImageInputError, is_pdf, pdf_page_count, read_image
 
 SCANS_JSON = "scans.json"

@@ -4,49 +4,20 @@ Per scan `<id>` in the real-scan set:
     labels/<id>.txt     YOLO lines in page coordinates (class index in the DeepScores class list of the set)
     status/<id>.json    {"status": todo | in progress | done | skipped, "updated": ..., "boxes": n, "version": k}
 
-`write_atomic` writes a temporary file in the same folder, flushes and fsyncs it, then renames it over the old
-one (a rename within a folder is atomic on POSIX) and fsyncs the folder: a kill -9 at any moment leaves the
-old file or the new one, never a mix. The label file is written before the status that counts its boxes.
+`fileio.write_atomic` writes a temporary file in the same folder, flushes and fsyncs it, then renames it over
+the old one (a rename within a folder is atomic on POSIX) and fsyncs the folder: a kill -9 at any moment
+leaves the old file or the new one, never a mix. The label file is written before the status that counts its boxes.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
+from omr_core.fileio import write_atomic
+
 STATUSES = ("todo", "in progress", "done", "skipped")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
-def clean_partials(folder: Path) -> int:
-    """Remove temporary files a killed save left behind (never the label files themselves)."""
-    removed = 0
-    for part in Path(folder).glob(".*.part"):
-        part.unlink(missing_ok=True)
-        removed += 1
-    return removed
 
 
 def save_labels(root: Path, scan_id: str, label_text: str, status: str = "in progress", **extra) -> dict:

@@ -5,8 +5,8 @@
     oversample       the chosen stage of the workspace's training plan gets balance.boost[class] doubled
                      (the class's wanted count and repeat cap in class-balanced sampling)
     resolution       the chosen stage's imgsz grows by the factor (rounded up to a multiple of 32)
-    label_more       the class joins real_scans/wanted.json: the labelling queue offers scans predicted to
-                     hold it first; then the class is oversampled as above
+    label_more       the class joins the labelling queue's wanted classes (real_scans/wanted.json): scans
+                     predicted to hold it come first; then the class is oversampled as above
     merge_pair       not carried out: merging two classes changes the class set and every label; the page
                      shows the pair for the user to decide
 The plan is edited in place, one stage line, with the user's comments kept (`training.plan_edit`).
@@ -18,11 +18,10 @@ import json
 import math
 from pathlib import Path
 
-from omr_core.annotation.store import write_atomic
+from omr_core.annotation.queue import add_wanted
 from omr_core.evaluation.suggestions import Suggestion
 
 APPLICABLE = ("class_threshold", "oversample", "resolution", "label_more")
-WANTED_JSON = "wanted.json"
 
 
 def _action(suggestion: Suggestion | dict) -> dict:
@@ -84,16 +83,3 @@ def _resolution(ws, stage: str, factor: float) -> str:
     new = int(math.ceil(imgsz * factor / 32) * 32)
     update_stage(ws.training_plan_yaml, stage, {"imgsz": new})
     return f"stage {stage}: imgsz {imgsz} -> {new}"
-
-
-def add_wanted(real_scans: Path, classes: list[str]) -> list[str]:
-    path = Path(real_scans) / WANTED_JSON
-    wanted = read_wanted(real_scans)
-    wanted += [c for c in classes if c not in wanted]
-    write_atomic(path, json.dumps({"classes": wanted}).encode())
-    return wanted
-
-
-def read_wanted(real_scans: Path) -> list[str]:
-    path = Path(real_scans) / WANTED_JSON
-    return json.loads(path.read_text())["classes"] if path.is_file() else []

@@ -7,12 +7,12 @@ Layout: `images/<split>/<stem>.<ext>` beside `labels/<split>/<stem>.txt`, one li
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import yaml
 
+from omr_core.fileio import write_atomic
 from omr_core.structures.boxes import BoxMode, convert
 from omr_core.structures.detections import Detections
 from omr_core.structures.problems import Problem
@@ -102,9 +102,7 @@ def write_data_yaml(root: Path, names: list[str], splits: list[str], extra: dict
     spec = {"path": str(root.resolve()), **{s: f"images/{s}" for s in splits}, "names": dict(enumerate(names))}
     spec.update(extra or {})
     target = root / "data.yaml"
-    tmp = target.with_suffix(".yaml.tmp")
-    tmp.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    os.replace(tmp, target)
+    write_atomic(target, yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
     return target
 
 

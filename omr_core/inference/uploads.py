@@ -7,9 +7,9 @@ An uploaded name is only read for its suffix (checked against a list); the file 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
+
+from omr_core.fileio import write_atomic
 
 IMAGE_TYPES = ("png", "jpg", "jpeg", "tif", "tiff", "pdf")
 MODEL_TYPES = ("pt", "onnx")
@@ -34,8 +34,5 @@ def save_upload(folder: Path, name: str, data: bytes, allowed: tuple[str, ...], 
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{hashlib.sha256(data).hexdigest()[:20]}.{suffix}"
     if not target.exists():
-        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-        os.replace(temporary, target)
+        write_atomic(target, data)
     return target

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from omr_core.annotation.store import write_atomic
+from omr_core.fileio import write_atomic
 
 
 class PlanEditError(ValueError):

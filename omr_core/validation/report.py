@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 import plotly.io as pio
 
+from omr_core.fileio import write_atomic
 from omr_core.structures.problems import ProblemLog
 from omr_core.validation.distribution import (
     OK_RATIO,
@@ -144,15 +144,9 @@ def write_validation_report(out_dir: Path, report: dict) -> tuple[Path, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, html_path = out_dir / "validation.json", out_dir / "report.html"
-    _write_atomic(json_path, json.dumps(report, indent=1, allow_nan=False))
-    _write_atomic(html_path, render_html(report))
+    write_atomic(json_path, json.dumps(report, indent=1, allow_nan=False))
+    write_atomic(html_path, render_html(report))
     return json_path, html_path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # -- HTML ----------------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
@@ -17,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
+from omr_core.fileio import write_atomic
 from omr_core.structures.detections import Detections
 from omr_core.viz.draw import class_color, class_name, draw_detections, hex_color, resize_to_width, to_data_uri
 
@@ -142,8 +142,5 @@ def write_sample_report(items: list[SampleItem], out_html: Path, title: str, max
         f"<div class=\"grid\">{''.join(cards)}</div>",
         f"<script>{_SCRIPT}</script></body></html>",
     ])
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_html.with_name(out_html.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out_html)
+    write_atomic(out_html, page)
     return out_html

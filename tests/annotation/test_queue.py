@@ -47,7 +47,7 @@ def test_systems_are_scored_on_their_own_boxes(tmp_path):
 
 
 def test_scans_holding_a_wanted_class_come_first(tmp_path):
-    from omr_core.evaluation.actions import add_wanted
+    from omr_core.annotation.queue import add_wanted
 
     make_set(tmp_path, ["plain", "rest"])
     save_predictions(tmp_path, "plain", "m", predictions([0.5]), ["noteheadBlackOnLine"])

@@ -9,7 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from omr_core.annotation.store import clean_partials, read_labels, read_status, save_labels
+from omr_core.annotation.store import read_labels, read_status, save_labels
+from omr_core.fileio import clean_partials
 
 WRITER = """
 import sys

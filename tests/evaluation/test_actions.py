@@ -3,7 +3,8 @@ import json
 import pytest
 import yaml
 
-from omr_core.evaluation.actions import apply, read_wanted
+from omr_core.annotation.queue import read_wanted
+from omr_core.evaluation.actions import apply
 from omr_core.evaluation.suggestions import Suggestion
 from omr_core.workspace import Workspace
 
