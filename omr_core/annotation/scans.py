@@ -56,18 +56,19 @@ def import_scans(root: Path, files: list[Path], dpi: float = DEFAULT_DPI, names:
         file = Path(file)
         source = names[number] if names else file.name
         try:
-            pages = range(pdf_page_count(file)) if file.is_file() and is_pdf(file) else [0]
+            pdf = file.is_file() and is_pdf(file)
+            pages = range(pdf_page_count(file)) if pdf else [0]
             for page in pages:
                 image = read_image(file, page, dpi)
                 scan_id = page_id(image)
-                label = f"{source} page {page + 1}" if len(pages) > 1 or is_pdf(file) else source
+                label = f"{source} page {page + 1}" if pdf else source
                 if scan_id in known:
                     result.duplicates.append((label, scan_id))
                     continue
                 ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
                 write_atomic(root / "images" / f"{scan_id}.png", png.tobytes())
                 scans.append({"id": scan_id, "source": source, "page": page + 1, "width": int(image.shape[1]),
-                              "height": int(image.shape[0]), "dpi": dpi if is_pdf(file) else None,
+                              "height": int(image.shape[0]), "dpi": dpi if pdf else None,
                               "added": time.strftime("%Y-%m-%d %H:%M:%S")})
                 known.add(scan_id)
                 result.added.append(scan_id)

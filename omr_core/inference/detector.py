@@ -184,13 +184,13 @@ class SymbolDetector:
         inked = [k for k, (x0, y0, x1, y1) in enumerate(tiles + origin) if not self.skip_blank
                  or image[y0:y1, x0:x1].min() < BLANK_ABOVE]  # a tile of blank paper between systems
         model_s = 0.0
+        floor = min([self.conf, *self.class_conf.values()])  # decode down to the lowest per-class threshold
         for first in range(0, len(inked), self.batch):
             chunk = inked[first : first + self.batch]
             batch, scales = self._batch(image, tiles[chunk] + origin)
             t0 = time.perf_counter()
             raw = self.backend(batch)
             model_s += time.perf_counter() - t0
-            floor = min([self.conf, *self.class_conf.values()])
             for k, scale, found in zip(chunk, scales, decode(raw, self.backend.info.end2end, floor, self.iou)):
                 x0, y0 = tiles[k, :2]
                 parts[k] = Detections(found.xyxy / scale + [x0, y0, x0, y0], found.class_id, found.confidence)
