@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from omr_core.catalog.deepscores import categories
-from omr_core.structures.boxes import centres_in
+from omr_core.structures.boxes import centres_in, to_local, to_page
 from omr_core.structures.detections import Detections
 
 ORIGIN = {"left": 0.0, "top": 0.0, "center": 0.5, "right": 1.0, "bottom": 1.0}
@@ -32,17 +32,15 @@ def class_names() -> list[str]:
 
 def to_canvas(page_boxes: Detections, names: list[str], crop_xyxy, zoom: float, low_conf: float = 0.5) -> dict:
     """Fabric JSON (`initial_drawing`) for the boxes whose centre lies in the crop."""
-    x0, y0 = crop_xyxy[0], crop_xyxy[1]
-    inside = centres_in(page_boxes.xyxy, crop_xyxy)
+    inside = np.flatnonzero(centres_in(page_boxes.xyxy, crop_xyxy))
+    local = to_local(page_boxes.xyxy[inside], crop_xyxy[:2], zoom)
     objects = []
-    for i in np.flatnonzero(inside):
-        bx0, by0, bx1, by1 = page_boxes.xyxy[i]
+    for i, (bx0, by0, bx1, by1) in zip(inside, local):
         conf = None if page_boxes.confidence is None else float(page_boxes.confidence[i])
         low = conf is not None and conf < low_conf
         objects.append({
             "type": "LabeledRect", "label": names[int(page_boxes.class_id[i])],
-            "left": (bx0 - x0) * zoom, "top": (by0 - y0) * zoom,
-            "width": (bx1 - bx0) * zoom, "height": (by1 - by0) * zoom,
+            "left": bx0, "top": by0, "width": bx1 - bx0, "height": by1 - by0,
             "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0,
             "stroke": LOW if low else SURE, "strokeWidth": 2, "strokeDashArray": [6, 4] if low else None,
             "fill": "rgba(0, 0, 0, 0)", "lockRotation": True, "strokeUniform": True,
@@ -73,7 +71,7 @@ def from_canvas(json_data: dict | None, names: list[str], crop_xyxy, zoom: float
             top, height = top + height, -height
         rows.append([left, top, left + width, top + height])
         classes.append(index[label])
-    xyxy = np.asarray(rows, dtype=np.float64).reshape(-1, 4) / zoom + [crop_xyxy[0], crop_xyxy[1]] * 2
+    xyxy = to_page(np.asarray(rows, dtype=np.float64).reshape(-1, 4), crop_xyxy[:2], zoom)
     return Detections(xyxy, np.asarray(classes, dtype=np.int64)), unknown
 
 

@@ -29,6 +29,7 @@ from omr_core.datasets.tiling import tile_grid
 from omr_core.inference.backends import decode, open_backend
 from omr_core.inference.images import DEFAULT_DPI, check_array, read_image
 from omr_core.inference.merge import MergeRules, merge_tiles
+from omr_core.structures.boxes import to_page
 from omr_core.structures.detections import Detections
 
 BUNDLED_MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -192,8 +193,7 @@ class SymbolDetector:
             raw = self.backend(batch)
             model_s += time.perf_counter() - t0
             for k, scale, found in zip(chunk, scales, decode(raw, self.backend.info.end2end, floor, self.iou)):
-                x0, y0 = tiles[k, :2]
-                parts[k] = Detections(found.xyxy / scale + [x0, y0, x0, y0], found.class_id, found.confidence)
+                parts[k] = Detections(to_page(found.xyxy, tiles[k, :2], scale), found.class_id, found.confidence)
         inferred = time.perf_counter()
         merged = merge_tiles(parts, tiles, region_wh, self.rules) if len(tiles) else Detections.empty(True)
         merged.xyxy = merged.xyxy + origin

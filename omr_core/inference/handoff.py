@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from omr_core.structures.boxes import to_local, to_page
 from omr_core.structures.detections import Detections
 
 SCHEMAS = Path(__file__).with_name("schemas")
@@ -55,15 +56,13 @@ class PageMeasures:
 
 def measure_to_page(detections: Detections, measure: Measure) -> Detections:
     """Boxes in a measure image's pixels -> page pixels."""
-    x0, y0 = measure.page_xyxy[:2]
-    return Detections(detections.xyxy / measure.scale + [x0, y0, x0, y0], detections.class_id,
+    return Detections(to_page(detections.xyxy, measure.page_xyxy[:2], measure.scale), detections.class_id,
                       detections.confidence, dict(detections.data))
 
 
 def page_to_measure(detections: Detections, measure: Measure) -> Detections:
     """Boxes in page pixels -> a measure image's pixels (not clipped: a symbol may reach past its measure)."""
-    x0, y0 = measure.page_xyxy[:2]
-    return Detections((detections.xyxy - [x0, y0, x0, y0]) * measure.scale, detections.class_id,
+    return Detections(to_local(detections.xyxy, measure.page_xyxy[:2], measure.scale), detections.class_id,
                       detections.confidence, dict(detections.data))
 
 

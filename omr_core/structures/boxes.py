@@ -119,6 +119,19 @@ def box_iou_paired(xyxy_a: np.ndarray, xyxy_b: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, 0.0)
 
 
+def to_page(xyxy: np.ndarray, origin_xy, scale: float = 1.0) -> np.ndarray:
+    """Boxes of a crop (a tile, a measure image, a canvas) in page pixels. The crop starts at `origin_xy` on
+    the page and shows it at `scale` crop px per page px: page = origin + crop / scale."""
+    x0, y0 = origin_xy
+    return np.asarray(xyxy, dtype=np.float64) / scale + [x0, y0, x0, y0]
+
+
+def to_local(xyxy: np.ndarray, origin_xy, scale: float = 1.0) -> np.ndarray:
+    """The inverse of `to_page`: page boxes in a crop's pixels, crop = (page - origin) * scale."""
+    x0, y0 = origin_xy
+    return (np.asarray(xyxy, dtype=np.float64) - [x0, y0, x0, y0]) * scale
+
+
 def centres_in(xyxy: np.ndarray, region_xyxy) -> np.ndarray:
     """(n,) bool: the box's centre lies in the region (left/top edges in, right/bottom edges out), so a box
     belongs to exactly one of regions that tile a page."""

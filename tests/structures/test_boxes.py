@@ -80,3 +80,11 @@ def test_a_box_belongs_to_the_region_holding_its_centre():
     boxes = np.array([[0, 0, 10, 10], [95, 0, 105, 10], [90, 0, 100, 10]], float)
     assert centres_in(boxes, (0, 0, 100, 50)).tolist() == [True, False, True]
     assert centres_in(boxes, (100, 0, 200, 50)).tolist() == [False, True, False]
+
+
+def test_crop_and_page_coordinates_are_inverse():
+    from omr_core.structures.boxes import to_local, to_page
+
+    xyxy = np.array([[10, 20, 30, 60], [0, 0, 1, 1]], float)
+    assert to_page(xyxy, (100, 200), 2.0).tolist() == [[105, 210, 115, 230], [100, 200, 100.5, 200.5]]
+    assert np.allclose(to_local(to_page(xyxy, (100, 200), 2.5), (100, 200), 2.5), xyxy)
