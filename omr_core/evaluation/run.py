@@ -23,21 +23,19 @@ from omr_core.evaluation.omr_metrics import note_completeness, vertical_alignmen
 from omr_core.evaluation.verdicts import FALSE, confusion_matrix, judge, per_class_table
 from omr_core.structures.detections import Detections
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
-
 
 def read_split(dataset: Path, split: str) -> tuple[list[Path], list[Detections], dict[int, str]]:
     """A YOLO split's images, their ground truth in pixels, and the dataset's class names."""
     from PIL import Image
 
-    from omr_core.formats.yolo import label_path_for, parse_labels, read_data_yaml
+    from omr_core.formats.yolo import label_path_for, list_images, parse_labels, read_data_yaml
 
     spec = read_data_yaml(dataset)
     names = {int(k): v for k, v in spec["names"].items()}
     folder = Path(spec.get("path") or dataset) / spec.get(split, f"images/{split}")
     if not folder.is_dir():
         raise FileNotFoundError(f"{dataset}: no {split} split (expected images in {folder})")
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    images = list_images(folder)
     truths = []
     for image in images:
         with Image.open(image) as im:

@@ -27,6 +27,23 @@ class ModelInfo:
     end2end: bool
 
 
+PAD_VALUE = 114  # Ultralytics' letterbox grey
+
+
+def model_input(crops: list[np.ndarray], size: int, scales: list[float]) -> np.ndarray:
+    """RGB crops as the model's (B, 3, size, size) float32 input in 0..1: each resized by its scale, then
+    padded at the right and bottom."""
+    import cv2
+
+    batch = np.full((len(crops), size, size, 3), PAD_VALUE, dtype=np.uint8)
+    for i, (crop, scale) in enumerate(zip(crops, scales)):
+        if scale != 1.0:
+            crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                              interpolation=cv2.INTER_AREA)
+        batch[i, : crop.shape[0], : crop.shape[1]] = crop
+    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+
 def decode(raw: np.ndarray, end2end: bool, conf: float, iou: float, max_det: int = 3000) -> list[Detections]:
     """Boxes in input pixels, per image of the batch, after the confidence threshold and class-aware NMS."""
     out = []

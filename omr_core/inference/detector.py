@@ -22,18 +22,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from omr_core.datasets.tiling import tile_grid
-from omr_core.inference.backends import decode, open_backend
+from omr_core.inference.backends import decode, model_input, open_backend
 from omr_core.inference.images import DEFAULT_DPI, check_array, read_image
 from omr_core.inference.merge import MergeRules, merge_tiles
 from omr_core.structures.boxes import to_page
 from omr_core.structures.detections import Detections
 
 BUNDLED_MODELS = Path(__file__).resolve().parents[2] / "models"
-PAD_VALUE = 114  # Ultralytics' letterbox grey
 BLANK_ABOVE = 160  # a tile with no pixel darker than this (in any channel) is blank paper: not run
 
 
@@ -216,18 +214,9 @@ class SymbolDetector:
     def _batch(self, image: np.ndarray, tiles: np.ndarray) -> tuple[np.ndarray, list[float]]:
         """Tiles as a (B, 3, S, S) float32 batch, each resized by S/tile when the model's imgsz differs from
         the tile size, and padded at the right and bottom."""
-        size = self.imgsz
-        scale = size / self.tile_px  # as in training, where Ultralytics resized each tile to imgsz
-        batch = np.full((len(tiles), size, size, 3), PAD_VALUE, dtype=np.uint8)
-        scales = []
-        for i, (x0, y0, x1, y1) in enumerate(tiles):
-            crop = image[y0:y1, x0:x1]
-            if scale != 1.0:
-                crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
-                                  interpolation=cv2.INTER_AREA)
-            batch[i, : crop.shape[0], : crop.shape[1]] = crop
-            scales.append(scale)
-        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0, scales
+        scales = [self.imgsz / self.tile_px] * len(tiles)  # as in training: Ultralytics resized tiles to imgsz
+        crops = [image[y0:y1, x0:x1] for x0, y0, x1, y1 in tiles]
+        return model_input(crops, self.imgsz, scales), scales
 
     # -- output --------------------------------------------------------------------------------------------
 

@@ -112,23 +112,18 @@ def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: floa
 
 def sample_tiles(data_yaml: Path, split: str, n: int, imgsz: int) -> np.ndarray:
     """Up to `n` images of a YOLO split, letterboxed to imgsz, as a (n, 3, imgsz, imgsz) float32 batch."""
-    import cv2
-    import yaml
+    from omr_core.formats.yolo import list_images, read_data_yaml
+    from omr_core.inference.backends import model_input
+    from omr_core.inference.images import read_image
 
-    spec = yaml.safe_load(Path(data_yaml).read_text())
-    root = Path(spec.get("path") or Path(data_yaml).parent)
-    folder = root / spec[split]
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))[:n]
+    dataset = Path(data_yaml).parent
+    spec = read_data_yaml(dataset)
+    folder = Path(spec.get("path") or dataset) / spec[split]
+    files = list_images(folder)[:n]
     if not files:
         raise FileNotFoundError(f"{folder}: no images to calibrate with")
-    batch = np.full((len(files), imgsz, imgsz, 3), 114, dtype=np.uint8)
-    for i, file in enumerate(files):
-        image = cv2.cvtColor(cv2.imread(str(file)), cv2.COLOR_BGR2RGB)
-        scale = imgsz / max(image.shape[:2])
-        if scale != 1:
-            image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)))
-        batch[i, : image.shape[0], : image.shape[1]] = image
-    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+    images = [read_image(f) for f in files]
+    return model_input(images, imgsz, [imgsz / max(i.shape[:2]) for i in images])
 
 
 def quantize_int8(model_dir: Path, data_yaml: Path, split: str = "val", calibration_images: int = 32,

@@ -15,7 +15,6 @@ MIN_SIDE_PX = 16  # a notehead is ~16 px at DeepScores' scale: anything smaller 
 MAX_PIXELS = 170_000_000  # ~510 MB as RGB, past a 600-dpi A3 page (~70 MP); under Pillow's bomb limit (179 MP)
 DEFAULT_DPI = 240  # a printed staff space of ~1.75 mm becomes ~16.5 px, the scale the detector was trained at
 PDF_MAGIC = b"%PDF-"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
 class ImageInputError(ValueError):
