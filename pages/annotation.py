@@ -1,5 +1,7 @@
 """Annotation page: label real scans system by system, pre-filled by a model, least-confident first."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -9,7 +11,7 @@ from streamlit_drawable_canvas import st_canvas
 from omr_core.annotation.canvas import class_names, from_canvas, replace_in_crop, to_canvas
 from omr_core.annotation.export import export_dataset
 from omr_core.annotation.queue import load_predictions, queue, save_predictions, system_uncertainty
-from omr_core.annotation.scans import import_scans
+from omr_core.annotation.scans import import_scans, list_scans
 from omr_core.annotation.store import STATUSES, read_labels, read_status, save_labels, set_status
 from omr_core.annotation.systems import find_systems, grid_crops
 from omr_core.catalog import load_class_sets
@@ -28,7 +30,7 @@ st.title("Annotation")
 ws = current_workspace()
 root = ws.real_scans
 
-with st.expander("Import scans", expanded=not queue(root)):
+with st.expander("Import scans", expanded=not list_scans(root)):
     files = st.file_uploader("Images or PDFs", type=list(IMAGE_TYPES), accept_multiple_files=True, key="annot-upload")
     dpi = st.number_input("Render PDF pages at dpi", 72, 600, 240, step=24, key="annot-dpi")
     if files and st.button("Import", key="annot-import"):
@@ -71,11 +73,11 @@ image, systems = page_and_systems(str(root / "images" / f"{scan_id}.png"))
 height, width = image.shape[:2]
 
 # -- pre-labelling --------------------------------------------------------------------------------------------
-models = [c for c in list_registry_models(ws)]
+models = list_registry_models(ws)
 predictions = load_predictions(root, scan_id)
 with st.expander("Pre-label with a model", expanded=predictions is None):
     if models:
-        model = st.selectbox("Model", [m["dir"].split("/")[-1] for m in models], key="annot-model")
+        model = st.selectbox("Model", [Path(m["dir"]).name for m in models], key="annot-model")
         if st.button("Pre-label this scan", key="annot-prelabel"):
             detector = SymbolDetector.load(model, ws, conf=0.05)
             found = detector.detect(image)
