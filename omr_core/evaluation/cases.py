@@ -3,6 +3,7 @@ the per-class comparison of two evaluations. `boxes` is the table of `run.evalua
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -70,11 +71,14 @@ def case_crop(image: np.ndarray, case, image_boxes, pad_px: int = 40, scale: flo
 
 def image_path(summary: dict, split_image: str) -> Path:
     """Where an evaluated image lives: the dataset's split folder."""
-    from omr_core.formats.yolo import read_data_yaml
+    return _split_folder(summary["dataset"], summary["split"]) / split_image
 
-    dataset = Path(summary["dataset"])
-    spec = read_data_yaml(dataset)
-    return Path(spec.get("path") or dataset) / spec.get(summary["split"], f"images/{summary['split']}") / split_image
+
+@lru_cache(maxsize=16)
+def _split_folder(dataset: str, split: str) -> Path:  # data.yaml is read once, not once per case shown
+    from omr_core.formats.yolo import split_folder
+
+    return split_folder(Path(dataset), split)
 
 
 def compare(summary_a: dict, summary_b: dict):

@@ -28,11 +28,11 @@ def read_split(dataset: Path, split: str) -> tuple[list[Path], list[Detections],
     """A YOLO split's images, their ground truth in pixels, and the dataset's class names."""
     from PIL import Image
 
-    from omr_core.formats.yolo import label_path_for, list_images, parse_labels, read_data_yaml
+    from omr_core.formats.yolo import label_path_for, list_images, parse_labels, read_data_yaml, split_folder
 
     spec = read_data_yaml(dataset)
     names = {int(k): v for k, v in spec["names"].items()}
-    folder = Path(spec.get("path") or dataset) / spec.get(split, f"images/{split}")
+    folder = split_folder(dataset, split, spec)
     if not folder.is_dir():
         raise FileNotFoundError(f"{dataset}: no {split} split (expected images in {folder})")
     images = list_images(folder)

@@ -119,6 +119,12 @@ def read_data_yaml(root: Path) -> dict:
     return spec
 
 
+def split_folder(dataset: Path, split: str, spec: dict | None = None) -> Path:
+    """The image folder of a split, as data.yaml names it (relative to its `path`); `spec`: data.yaml already read."""
+    spec = spec if spec is not None else read_data_yaml(Path(dataset))
+    return Path(spec.get("path") or dataset) / spec.get(split, f"images/{split}")
+
+
 def list_images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []

@@ -112,13 +112,11 @@ def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: floa
 
 def sample_tiles(data_yaml: Path, split: str, n: int, imgsz: int) -> np.ndarray:
     """Up to `n` images of a YOLO split, letterboxed to imgsz, as a (n, 3, imgsz, imgsz) float32 batch."""
-    from omr_core.formats.yolo import list_images, read_data_yaml
+    from omr_core.formats.yolo import list_images, split_folder
     from omr_core.inference.backends import model_input
     from omr_core.inference.images import read_image
 
-    dataset = Path(data_yaml).parent
-    spec = read_data_yaml(dataset)
-    folder = Path(spec.get("path") or dataset) / spec[split]
+    folder = split_folder(Path(data_yaml).parent, split)
     files = list_images(folder)[:n]
     if not files:
         raise FileNotFoundError(f"{folder}: no images to calibrate with")
