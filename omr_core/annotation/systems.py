@@ -62,11 +62,11 @@ def _staves_in(lines: np.ndarray, x_offset: int, min_cover: float) -> list[Staff
     return staves
 
 
-def find_staves(image: np.ndarray, strips: int = 6, min_cover: float = 0.5) -> list[Staff]:
+def find_staves(image: np.ndarray, strips: int = 6, min_cover: float = 0.5, ink: np.ndarray | None = None) -> list[Staff]:
     """Staves, top to bottom. The page is cut into vertical strips so that a photographed page whose lines
     bend or slope still gives near-horizontal line pieces; a staff's pieces in neighbouring strips are joined
     (their middle lines within two staff spaces)."""
-    ink = _ink(image)
+    ink = _ink(image) if ink is None else ink  # `ink`: the page's ink mask, when the caller has it already
     width = ink.shape[1]
     strip = max(64, width // strips)
     pieces: list[Staff] = []
@@ -130,10 +130,10 @@ def _joined(ink: np.ndarray, upper: Staff, lower: Staff) -> bool:
 
 def find_systems(image: np.ndarray, margin: float = 4.0) -> list[tuple[int, int, int, int]]:
     """System boxes (x0, y0, x1, y1) in page pixels, top to bottom; [] when no staff is found."""
-    staves = find_staves(image)
+    ink = _ink(image)
+    staves = find_staves(image, ink=ink)
     if not staves:
         return []
-    ink = _ink(image)
     groups = [[staves[0]]]
     for upper, lower in zip(staves, staves[1:]):
         if _joined(ink, upper, lower):
