@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("--class-sets-yaml", help="class-set YAML (default: omr_core's stages)")
     convert.add_argument("--tile", type=int, help="tile size in px (e.g. 640 or 1024); default: whole pages")
     convert.add_argument("--overlap", type=int, default=160, help="tile overlap in px")
+    convert.add_argument("--staff-space", type=float, dest="staff_space",
+                         help="resize every page to this staff space in px (measured on each page) before tiling")
     convert.add_argument("--min-visibility", type=float, default=0.5, help="tile cut rule: keep a cut box this visible")
     convert.add_argument("--elongation", type=float, default=4.0, help="tile cut rule: long side / short side of thin symbols")
     convert.add_argument("--val-fraction", type=float, default=0.1)
@@ -204,7 +206,7 @@ def convert_config(args) -> "ConvertConfig":
     return ConvertConfig(
         source=args.source, output=args.output, annotation_set=args.annotation_set, class_set=args.class_set,
         class_sets_yaml=args.class_sets_yaml, tile_px=args.tile, overlap_px=args.overlap,
-        min_visibility=args.min_visibility, elongation=args.elongation, val_fraction=args.val_fraction, seed=args.seed,
+        staff_space_px=args.staff_space, min_visibility=args.min_visibility, elongation=args.elongation, val_fraction=args.val_fraction, seed=args.seed,
         max_pages=resolve_max_pages(args.max_pages), labels_only=args.labels_only, sample_size=args.sample,
         overwrite=args.overwrite,
     )

@@ -14,7 +14,14 @@ Rules, in order, for each page:
 3. A missing or corrupt image drops the page (reported). Box checks (`validation.check_boxes`) drop or clip
    bad boxes (reported).
 4. Boxes whose class is outside the chosen class set are left out (counted per class, not a problem).
-5. With tiling, each page is cut by `tiling.tile_grid` and boxes follow `tiling.CutRule`.
+5. With `staff_space_px`, each page is first resized so that its staff space becomes that value
+   (`staff_page_scale`): measured on the image by `omr_core.staff.estimate_staff_space` (the same measure the
+   detector uses on what it is given, so training and inference agree), else from the page's `staff` boxes;
+   a page with neither is kept at its own size and reported. Labels are scaled by the same per-axis factors.
+6. With tiling, each page is cut by `tiling.tile_grid` and boxes follow `tiling.CutRule`.
+
+The staff space of the written images (median and range) goes into `data.yaml` (`staff_space_px`,
+`staff_space_range_px`) and `conversion.json`, and from there onto the card of every model trained on the set.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ class ConvertConfig:
     val_fraction: float = 0.1
     seed: int = 0
     max_pages: int | None = None  # or a SCALE_PRESETS name through the CLI
+    staff_space_px: float | None = None  # resize every page to this staff space (None: keep each page's own)
     labels_only: bool = False  # annotations without images (DeepScores ships them apart)
     sample_size: int = 100  # images in the visual sample report
     overwrite: bool = False
@@ -75,6 +83,7 @@ class ConvertConfig:
                 "--val-fraction", str(self.val_fraction), "--seed", str(self.seed), "--sample", str(self.sample_size)]
         args += ["--class-sets-yaml", self.class_sets_yaml] if self.class_sets_yaml else []
         args += ["--tile", str(self.tile_px)] if self.tile_px else []
+        args += ["--staff-space", str(self.staff_space_px)] if self.staff_space_px else []
         args += ["--max-pages", str(self.max_pages)] if self.max_pages else []
         args += ["--labels-only"] if self.labels_only else []
         args += ["--overwrite"] if self.overwrite else []
@@ -135,6 +144,7 @@ def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) 
     source_dist, converted_dist = DistributionAccumulator(), DistributionAccumulator()
     writer = _Writer(output, class_set, config)
     outside_set: Counter = Counter()
+    spaces = _StaffSpaces(config.staff_space_px)
     done = 0
     for reader, fixed in readers:
         _check_class_set(reader, class_set)
@@ -156,12 +166,19 @@ def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) 
             problems.extend(found)
             space = staff_space_px(record)  # measured on the page, before the class set drops `staff` boxes
             source_dist.add(record, split, staff_space=space)
+            pixels = None
+            if config.staff_space_px:
+                pixels, record, space = _rescale_page(record, image_path, config, space, problems, spaces)
+                if record is None:
+                    continue
+            elif np.isfinite(space):
+                spaces.written.append(space)
             names = record.class_names
             in_set = np.array([n in yolo_ids for n in names], dtype=bool)
             outside_set.update(n for n, keep in zip(names, in_set) if not keep)
             det = record.detections[in_set]
             det = det.with_class_ids(np.array([yolo_ids[n] for n, keep in zip(names, in_set) if keep], dtype=np.int64))
-            for written in writer.write(record, det, split, image_path, problems):
+            for written in writer.write(record, det, split, image_path, problems, pixels):
                 converted_dist.add(written, split, staff_space=space)
 
     stats = {
@@ -173,12 +190,14 @@ def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) 
         "per_split_images": dict(writer.per_split),
         "left_out_of_class_set": dict(outside_set.most_common()),
         "class_mix_distance": mix_distance,
+        "staff_space": spaces.summary(),
         "seconds": round(time.perf_counter() - started, 2),
     }
     split_names = [s for s in ("train", "val", "test") if writer.per_split.get(s)]
     write_data_yaml(output, list(class_set.names), split_names or ["train"], {
         "class_set": class_set.name,
         "annotation_set": config.annotation_set,
+        **spaces.data_yaml(),
     })
     writer.write_index()
     (output / "conversion.json").write_text(json.dumps({"config": asdict(config), "stats": stats}, indent=2))
@@ -222,14 +241,16 @@ class _Writer:
         self.per_split: Counter = Counter()
         self._index: list[dict[str, np.ndarray]] = []
 
-    def write(self, record: ImageRecord, det: Detections, split: str, image_path: Path, problems: ProblemLog):
-        """Write one page; yields the written images as records in YOLO ids (for the distribution)."""
+    def write(self, record: ImageRecord, det: Detections, split: str, image_path: Path, problems: ProblemLog,
+              pixels: np.ndarray | None = None):
+        """Write one page (`pixels`: the page already read and resized; else it is read from `image_path`, or
+        linked when it is written whole); yields the written images as records in YOLO ids."""
         self.pages += 1
         stem = Path(record.file_name).stem
         if self.config.tile_px:
-            pieces = self._tiles(record, det, image_path, problems)
+            pieces = self._tiles(record, det, image_path, problems, pixels)
         else:
-            pieces = [(stem, None, det, (record.width, record.height))]
+            pieces = [(stem, pixels, det, (record.width, record.height))]
         for name, pixels, tile_det, wh in pieces:
             image_rel = Path("images") / split / (name + (".png" if pixels is not None else image_path.suffix))
             if not self.config.labels_only:
@@ -243,11 +264,13 @@ class _Writer:
             yield ImageRecord(name, str(image_rel), wh[0], wh[1], tile_det, dict(enumerate(self.class_set.names)),
                               record.group, {**record.meta})
 
-    def _tiles(self, record: ImageRecord, det: Detections, image_path: Path, problems: ProblemLog):
+    def _tiles(self, record: ImageRecord, det: Detections, image_path: Path, problems: ProblemLog,
+               pixels: np.ndarray | None = None):
         import cv2
 
-        pixels = None
-        if not self.config.labels_only:
+        if pixels is not None:
+            record_wh = (pixels.shape[1], pixels.shape[0])
+        elif not self.config.labels_only:
             pixels = cv2.imread(str(image_path), cv2.IMREAD_UNCHANGED)
             if pixels is None:
                 problems.add(Problem("corrupt_image", str(image_path), f"image {record.image_id}", "cannot be decoded", "dropped"))
@@ -295,6 +318,83 @@ def _write_image(target: Path, pixels, source_path: Path) -> None:
         os.link(source_path, target)  # same file system: no copy of a 300 GB dataset
     except OSError:
         shutil.copy2(source_path, target)
+
+
+class _StaffSpaces:
+    """The staff spaces of the pages a conversion writes, and how each rescaled page's was found."""
+
+    def __init__(self, target_px: float | None):
+        self.target_px = target_px
+        self.measured: list[float] = []  # the source pages' own, when rescaling
+        self.written: list[float] = []  # the written pages'
+        self.how: Counter = Counter()
+
+    def summary(self) -> dict:
+        def spread(values):
+            return {"median": round(float(np.median(values)), 3), "min": round(float(min(values)), 3),
+                    "max": round(float(max(values)), 3), "pages": len(values)} if values else None
+
+        return {"target_px": self.target_px, "source_pages_px": spread(self.measured),
+                "written_px": spread(self.written), "measured_by": dict(self.how)}
+
+    def data_yaml(self) -> dict:
+        if not self.written:
+            return {}
+        return {"staff_space_px": round(float(np.median(self.written)), 3),
+                "staff_space_range_px": [round(float(min(self.written)), 3), round(float(max(self.written)), 3)]}
+
+
+def page_staff_space(pixels: np.ndarray | None, boxes_px: float) -> tuple[float | None, str]:
+    """A page's staff space (px) and how it was found: the image's own estimate (what the detector will
+    measure on its inputs), else the page's `staff` boxes (their height is four spaces and a line; a line is
+    about a tenth of a space, hence / 4.1), else None."""
+    from omr_core.staff import estimate_staff_space
+    from omr_core.staff.rescale import MIN_CONFIDENCE
+
+    if pixels is not None:
+        found = estimate_staff_space(pixels if pixels.dtype == np.uint8 else (pixels >> 8).astype(np.uint8))
+        if found.found and found.confidence >= MIN_CONFIDENCE:
+            return found.staff_space_px, "image"
+    if np.isfinite(boxes_px):
+        return boxes_px * 4 / 4.1, "staff boxes"
+    return None, "none"
+
+
+def _rescale_page(record: ImageRecord, image_path: Path, config: ConvertConfig, boxes_px: float,
+                  problems: ProblemLog, spaces: _StaffSpaces):
+    """The page resized to `config.staff_space_px`: (pixels or None, record with scaled boxes, its staff space).
+    (None, None, nan) when the image cannot be read (reported)."""
+    import cv2
+    from dataclasses import replace
+
+    from omr_core.staff.rescale import plan_rescale, resize, to_target
+
+    pixels = None
+    if not config.labels_only:
+        pixels = cv2.imread(str(image_path), cv2.IMREAD_UNCHANGED)
+        if pixels is None:
+            problems.add(Problem("corrupt_image", str(image_path), f"image {record.image_id}", "cannot be decoded", "dropped"))
+            return None, None, float("nan")
+    wh = (pixels.shape[1], pixels.shape[0]) if pixels is not None else (record.width, record.height)
+    measured, how = page_staff_space(pixels, boxes_px)
+    spaces.how[how] += 1
+    if measured is None:
+        problems.add(Problem("no_staff_space", str(image_path), f"image {record.image_id}",
+                             f"a staff space to resize to {config.staff_space_px} px, but no staff was found on the "
+                             "image and the page has no staff boxes", "kept at its own size"))
+        return pixels, record, float("nan")
+    plan = plan_rescale(wh, config.staff_space_px, staff_space_px=measured, within=0.0)
+    spaces.measured.append(measured)
+    spaces.written.append(float(config.staff_space_px))
+    det = record.detections
+    data = dict(det.data)
+    if data.get("obb8") is not None:
+        sx, sy = plan.scale_xy
+        data["obb8"] = np.asarray(data["obb8"], dtype=np.float64) * np.array([sx, sy] * 4)
+    scaled = Detections(to_target(det.xyxy, plan), det.class_id, det.confidence, data)
+    record = replace(record, width=plan.size_wh[0], height=plan.size_wh[1], detections=scaled,
+                     meta={**record.meta, "rescale": plan.to_dict()})
+    return (resize(pixels, plan) if pixels is not None else None), record, float(config.staff_space_px)
 
 
 def _prepare_output(output: Path, overwrite: bool) -> None:

@@ -157,3 +157,48 @@ def test_unknown_preset_is_refused():
 def test_muscima_with_deepscores_stage_names_is_refused(drawn_source, tmp_path):
     with pytest.raises(ValueError, match="does not have"):
         convert(drawn_source, tmp_path / "out", class_set="3.1", annotation_set="muscima++")
+
+
+def test_pages_are_resized_to_a_staff_space_with_labels_scaled_exactly(engraved, tmp_path):
+    """Every written box is its source box times the page's own factor (written width / source width), the page's
+    staff space measured afterwards is the one asked for, and data.yaml records it."""
+    from omr_core.staff import estimate_staff_space
+
+    result = convert(engraved, tmp_path / "out", staff_space_px=11.0, val_fraction=0.0)
+    spec = read_data_yaml(result.output)
+    assert spec["staff_space_px"] == 11.0 and spec["staff_space_range_px"] == [11.0, 11.0]
+    assert result.stats["staff_space"]["measured_by"] == {"image": 2}
+    source_px = result.stats["staff_space"]["source_pages_px"]
+    assert 15 <= source_px["min"] <= source_px["max"] <= 18.6
+    records = {r.file_name: r for r in read_deepscores(engraved / "deepscores_train.json")}
+    for label in label_files(result.output, "train"):
+        record = records[label.stem + ".png"]
+        pixels = cv2.imread(str(result.output / "images" / "train" / (label.stem + ".png")), cv2.IMREAD_GRAYSCALE)
+        factor_xy = np.array([pixels.shape[1] / record.width, pixels.shape[0] / record.height])
+        assert abs(factor_xy[0] - factor_xy[1]) < 1e-3 and factor_xy[0] < 0.75
+        det, _ = parse_labels(label.read_text(), (pixels.shape[1], pixels.shape[0]))
+        np.testing.assert_allclose(np.sort(det.xyxy, axis=0), np.sort(record.detections.xyxy * np.tile(factor_xy, 2), axis=0),
+                                   atol=0.01)
+        assert estimate_staff_space(pixels).staff_space_px == pytest.approx(11.0, rel=0.02)
+
+
+def test_a_page_without_staff_is_kept_at_its_size_and_reported(drawn_source, tmp_path):
+    """Drawn test pages have no staff lines that read as staves; without staff boxes either nothing is guessed."""
+    from omr_core.formats.deepscores import write_deepscores
+
+    source = tmp_path / "src"
+    shutil.copytree(drawn_source, source)
+    for json_path in source.glob("*.json"):
+        records = [r for r in read_deepscores(json_path)]
+        kept = []
+        for r in records:
+            names = np.array(r.class_names)
+            r.detections = r.detections[names != "staff"]
+            kept.append(r)
+        write_deepscores(json_path, kept)
+        for r in kept:  # blank the page: no staff on the image either
+            cv2.imwrite(str(source / "images" / r.file_name), np.full((r.height, r.width), 255, np.uint8))
+    result = convert(source, tmp_path / "out", staff_space_px=12.0)
+    assert result.problems.count("no_staff_space") == 6
+    assert result.stats["staff_space"]["measured_by"] == {"none": 6}
+    assert "staff_space_px" not in read_data_yaml(result.output)
