@@ -145,6 +145,11 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--trust-pickle", action="store_true",
                         help="allow a .pt from outside the registry (a pickle runs code when loaded)")
     detect.add_argument("--out", help="write the JSON here (default: print it)")
+    detect.add_argument("--staff-space", type=float, dest="staff_space",
+                        help="the inputs' staff space in px, when known (default: measured on each image)")
+    detect.add_argument("--scale", type=float, help="resize every input by this factor instead (new / old)")
+    detect.add_argument("--no-rescale", action="store_true",
+                        help="read every input at its own scale, not at the model's staff space")
 
     measures = sub.add_parser("measures", help="ScoreEye hand-off: detect in the measures of metadata.json files")
     measures.add_argument("metadata", nargs="+", help="ScoreEye metadata.json files, one per page")
@@ -338,6 +343,11 @@ def _stage(args) -> int:
         else:
             spec["settings"][key] = yaml.safe_load(value)
     spec["command"] = f"python -m omr_core stage {args.name} " + " ".join(f"--set {p}" for p in args.set)
+    from omr_core.training.registry import scale_warning
+
+    spec["warnings"] = [w for w in [scale_warning(ws.dataset(spec["dataset"]), int(spec["settings"]["imgsz"]))] if w]
+    for warning in spec["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     (run_dir / "run.json").write_text(json.dumps(spec, indent=2))
     print(f"run {run_dir}")
     train(run_dir)
@@ -383,17 +393,17 @@ def _detect(args) -> int:
     from omr_core.workspace import Workspace
 
     detector = SymbolDetector.load(args.model, Workspace.open(args.workspace), backend=args.backend,
-                                   trust_pickle=args.trust_pickle, conf=args.conf)
+                                   trust_pickle=args.trust_pickle, conf=args.conf, rescale=not args.no_rescale)
     results = []
     for name in args.inputs:
         pages = range(pdf_page_count(name)) if is_pdf(Path(name)) else [0]
         for page in pages:
-            run = detector.run(name, page=page, dpi=args.dpi)
+            run = detector.run(name, page=page, dpi=args.dpi, staff_space_px=args.staff_space, scale=args.scale)
             entry = detector.to_json(run.detections, run.image_wh, name)
-            entry.update(page=page + 1, tiles=len(run.tiles_xyxy), timings_ms=run.timings_ms)
+            entry.update(page=page + 1, **run.summary())
             results.append(entry)
             print(f"{name} page {page + 1}: {len(run.detections)} symbols, {len(run.tiles_xyxy)} tiles, "
-                  f"{run.timings_ms['total']:.0f} ms", file=sys.stderr)
+                  f"{run.timings_ms['total']:.0f} ms; {run.rescale.describe()}", file=sys.stderr)
     text = json.dumps(results if len(results) > 1 else results[0], indent=1)
     Path(args.out).write_text(text) if args.out else print(text)
     return 0

@@ -3,7 +3,9 @@
     evaluate(detector, dataset, "val", out)   ->  out/summary.json  (metrics, per class, confusion, OMR metrics)
                                                    out/boxes.parquet (one row per judged box, see below)
 
-Predictions come from the `SymbolDetector` (tiled where the images are pages). mAP uses every prediction at or
+Predictions come from the `SymbolDetector` (tiled where the images are pages), each image read at the model's
+staff space: the dataset's own (`staff_space_px` of its data.yaml) where it records one, else measured on each
+image; `summary["rescale"]` says which, and how many images were read at their native scale. mAP uses every prediction at or
 above `ap_conf` (0.01); verdicts, P/R/F1 and the confusion matrix use `conf`. Ground-truth classes the model
 does not know are left out and counted. boxes.parquet has, per prediction at or above `conf` and per
 ground-truth box: kind (pred/gt), image (file name), class, confidence, iou, verdict, other (the confused class),
@@ -22,6 +24,14 @@ from omr_core.evaluation.matching import THRESHOLDS, Flat, average_precision, fl
 from omr_core.evaluation.omr_metrics import note_completeness, vertical_alignment
 from omr_core.evaluation.verdicts import FALSE, confusion_matrix, judge, per_class_table
 from omr_core.structures.detections import Detections
+
+
+def dataset_staff_space(dataset: Path) -> float | None:
+    """The staff space (px) a converted dataset's images have, as its data.yaml records it, or None."""
+    from omr_core.formats.yolo import read_data_yaml
+
+    value = read_data_yaml(Path(dataset)).get("staff_space_px")
+    return float(value) if value else None
 
 
 def read_split(dataset: Path, split: str) -> tuple[list[Path], list[Detections], dict[int, str]]:
@@ -62,9 +72,14 @@ def evaluate(detector, dataset: Path, split: str, out: Path, conf: float = 0.25,
     saved_conf = detector.conf
     detector.conf = min(ap_conf, conf)
     predictions = []
+    known_space = dataset_staff_space(Path(dataset))
+    sources, factors = {}, []
     try:
         for number, image in enumerate(images, start=1):
-            predictions.append(detector.detect(image))
+            run = detector.run(image, staff_space_px=known_space)
+            predictions.append(run.detections)
+            sources[run.rescale.source.split(" (")[0]] = sources.get(run.rescale.source.split(" (")[0], 0) + 1
+            factors.append(run.rescale.factor)
             if progress:
                 progress(number, len(images), image.name)
     finally:
@@ -77,6 +92,10 @@ def evaluate(detector, dataset: Path, split: str, out: Path, conf: float = 0.25,
     summary, boxes = summarise(gt, pred, class_names, [p.name for p in images], conf, iou)
     summary.update({"dataset": str(dataset), "split": split, "model": str(detector.model_path),
                     "model_name": detector.card.get("name"), "ap_conf": ap_conf, "gt_left_out": left_out,
+                    "rescale": {"model_staff_space_px": detector.staff_space_px, "dataset_staff_space_px": known_space,
+                                "images_by_source": sources,
+                                "images_at_native_scale": int(sum(abs(f - 1) < 1e-9 for f in factors)),
+                                "median_factor": round(float(np.median(factors)), 4) if factors else None},
                     "seconds": {"inference": round(inferred - started, 2),
                                 "metrics": round(time.perf_counter() - inferred, 2)}})
     out = Path(out)

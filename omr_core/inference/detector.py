@@ -12,6 +12,13 @@ than a tile goes through whole (padded), chosen automatically. A tile is resized
 on tiles of another size than its imgsz. Only the page's inked region is tiled (its margins hold no
 symbol), and a tile of blank paper inside it is not run.
 
+Scale: a model reads a narrow band of staff spaces around the one it was trained at (the card's
+`staff_space_px`). Every input is first resized to it (`omr_core.staff.rescale`): the staff space is measured on
+the image (`omr_core.staff.estimate_staff_space`), or given by the caller (`staff_space_px=`, or `scale=` as
+ScoreEye's measures carry it), and boxes are mapped back to the caller's pixels exactly. Where no staff is
+found the image is read at its native scale and the run says so (`DetectionRun.rescale.describe()`). A PDF
+page is rendered again at the dpi that gives the model's staff space (sharper than resizing the pixels).
+
 Memory: the page, one batch of tiles and the model; a 2000x3000 page at batch 8 stays well under 2 GB.
 """
 
@@ -19,15 +26,17 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from omr_core.datasets.tiling import tile_grid
 from omr_core.inference.backends import decode, model_input, open_backend
-from omr_core.inference.images import DEFAULT_DPI, check_array, read_image
+from omr_core.inference.images import DEFAULT_DPI, check_array, is_pdf, read_image
 from omr_core.inference.merge import MergeRules, merge_tiles
+from omr_core.staff.rescale import Rescale, plan_rescale, resize, to_source
+from omr_core.staff.space import StaffSpaceEstimate, estimate_staff_space
 from omr_core.structures.boxes import to_page
 from omr_core.structures.detections import Detections
 
@@ -106,19 +115,47 @@ def resolve_model(model: str | Path, workspace=None, prefer: str = "onnx") -> Mo
 
 @dataclass
 class DetectionRun:
-    """One detection: the boxes (page pixels), how the image was cut, and where the time went (ms)."""
+    """One detection: the boxes (the caller's pixels), how the image was scaled and cut, and where the time
+    went (ms)."""
 
     detections: Detections
-    image_wh: tuple[int, int]
-    tiles_xyxy: np.ndarray
+    image_wh: tuple[int, int]  # the caller's image
+    tiles_xyxy: np.ndarray  # (k, 4) the tiles, in the caller's pixels
     timings_ms: dict[str, float]
+    rescale: Rescale  # what the model saw: size, staff space measured or given, and why
     tiles_run: int  # tiles the model saw: blank ones (no pixel darker than BLANK_ABOVE) are skipped
+    staff_space: StaffSpaceEstimate | None = None  # the estimate, where the staff space was measured
+
+    def summary(self) -> dict:
+        """What a JSON output or a page shows of the run besides the boxes."""
+        return {"rescale": self.rescale.to_dict(), "tiles": len(self.tiles_xyxy), "tiles_run": self.tiles_run,
+                "timings_ms": self.timings_ms,
+                **({"staff_space": self.staff_space.to_dict()} if self.staff_space is not None else {})}
+
+
+def model_staff_space(card: dict, workspace=None) -> float | None:
+    """The staff space (px) a model's training images had: its card's, else its dataset's (a workspace
+    dataset's data.yaml, for cards written before models recorded it), else None (native scale)."""
+    if card.get("staff_space_px"):
+        return float(card["staff_space_px"])
+    if workspace is not None and card.get("data"):
+        from omr_core.formats.yolo import read_data_yaml
+
+        try:
+            spec = read_data_yaml(Path(workspace.datasets) / str(card["data"]))
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+        if spec.get("staff_space_px"):
+            return float(spec["staff_space_px"])
+    return None
 
 
 class SymbolDetector:
     def __init__(self, backend, tile_px: int | None = None, overlap_px: int | None = None, conf: float = 0.25,
                  iou: float = 0.5, batch: int = 8, rules: MergeRules | None = None, card: dict | None = None,
-                 skip_blank: bool = True):
+                 skip_blank: bool = True, staff_space_px: float | None = None, rescale: bool = True):
+        """`staff_space_px`: the staff space the model was trained at (default: the card's); `rescale`: resize
+        inputs to it (off: every image is read at its own scale)."""
         self.backend = backend
         self.names: dict[int, str] = backend.info.names
         self.imgsz = backend.info.imgsz
@@ -131,6 +168,8 @@ class SymbolDetector:
         self.card = card or {}
         # class name -> its own confidence threshold, from the card; a class without one uses `conf`
         self.class_conf: dict[str, float] = dict(self.card.get("class_conf", {}))
+        self.staff_space_px = float(staff_space_px) if staff_space_px else model_staff_space(self.card)
+        self.rescale = rescale
 
     @classmethod
     def load(cls, model: str | Path, workspace=None, backend: str = "auto", trust_pickle: bool = False,
@@ -152,6 +191,7 @@ class SymbolDetector:
         card = ref.card
         settings.setdefault("tile_px", card.get("tile_px"))
         settings.setdefault("overlap_px", card.get("overlap_px"))
+        settings.setdefault("staff_space_px", model_staff_space(card, workspace))
         return cls(open_backend(ref.path, device), card=card, **settings)
 
     @property
@@ -160,15 +200,47 @@ class SymbolDetector:
 
     # -- inference -----------------------------------------------------------------------------------------
 
-    def run(self, image: np.ndarray | str | Path, page: int = 0, dpi: float = DEFAULT_DPI) -> DetectionRun:
-        """Detect symbols in an RGB array, an image file or a PDF page (`page`, 0-based, rendered at `dpi`)."""
+    def run(self, image: np.ndarray | str | Path, page: int = 0, dpi: float = DEFAULT_DPI,
+            staff_space_px: float | None = None, scale: float | None = None) -> DetectionRun:
+        """Detect symbols in an RGB array, an image file or a PDF page (`page`, 0-based, rendered at `dpi`).
+
+        `staff_space_px`: the input's staff space when the caller knows it (not measured then); `scale`: the
+        factor to resize by (new / old), overriding both. Boxes come back in the input's pixels either way."""
         started = time.perf_counter()
-        if isinstance(image, (str, Path)):
-            image = read_image(image, page, dpi)
-        else:
-            image = check_array(image)
+        source = Path(image) if isinstance(image, (str, Path)) else None
+        image = read_image(source, page, dpi) if source is not None else check_array(image)
         height, width = image.shape[:2]
         loaded = time.perf_counter()
+        estimate = None
+        if not self.rescale:
+            plan = plan_rescale((width, height), None)
+            plan = Rescale(plan.image_wh, plan.size_wh, None, self.staff_space_px, "rescaling switched off")
+        else:
+            if staff_space_px is None and scale is None and self.staff_space_px:
+                estimate = estimate_staff_space(image)
+            plan = plan_rescale((width, height), self.staff_space_px, estimate, staff_space_px, scale)
+        if source is not None and not plan.identity and is_pdf(source):
+            # a PDF page is drawn again at the dpi that gives the model's staff space: sharper than resampling
+            work = read_image(source, page, dpi * plan.factor)
+            plan = replace(plan, size_wh=(work.shape[1], work.shape[0]))
+        else:
+            work = resize(image, plan)
+        scaled = time.perf_counter()
+        found, tiles, tiles_run, model_s = self._detect(work)
+        inferred = time.perf_counter()
+        found.xyxy = np.clip(to_source(found.xyxy, plan), 0, [width, height, width, height])
+        found.data["class_name"] = np.array([self.names.get(int(c), str(c)) for c in found.class_id], dtype=object)
+        done = time.perf_counter()
+        timings = {"load": (loaded - started) * 1e3, "scale": (scaled - loaded) * 1e3, "model": model_s * 1e3,
+                   "tiles": (inferred - scaled - model_s) * 1e3, "merge": (done - inferred) * 1e3,
+                   "total": (done - started) * 1e3}
+        return DetectionRun(found, (width, height), to_source(tiles, plan), {k: round(v, 2) for k, v in timings.items()},
+                            plan, tiles_run, estimate)
+
+    def _detect(self, image: np.ndarray) -> tuple[Detections, np.ndarray, int, float]:
+        """Tiled detection on an image already at the model's scale: the merged boxes (its pixels), the tiles
+        (k, 4), how many of them were run (not blank) and the seconds spent in the model."""
+        height, width = image.shape[:2]
         # Only the part of the page that holds ink is cut into tiles: margins hold no symbol.
         rx0, ry0, rx1, ry1 = ink_region(image) if self.skip_blank else (0, 0, width, height)
         region_wh = (rx1 - rx0, ry1 - ry0)
@@ -192,24 +264,18 @@ class SymbolDetector:
             model_s += time.perf_counter() - t0
             for k, scale, found in zip(chunk, scales, decode(raw, self.backend.info.end2end, floor, self.iou)):
                 parts[k] = Detections(to_page(found.xyxy, tiles[k, :2], scale), found.class_id, found.confidence)
-        inferred = time.perf_counter()
         merged = merge_tiles(parts, tiles, region_wh, self.rules) if len(tiles) else Detections.empty(True)
         merged.xyxy = merged.xyxy + origin
         if self.class_conf:  # per-class thresholds (an evaluation's F1-optimal ones, set from its suggestions)
             floor = np.array([self.class_conf.get(self.names.get(int(c)), self.conf) for c in merged.class_id])
             merged = merged[merged.confidence >= floor] if len(merged) else merged
         merged.xyxy = np.clip(merged.xyxy, 0, [width, height, width, height])
-        merged.data["class_name"] = np.array([self.names.get(int(c), str(c)) for c in merged.class_id], dtype=object)
-        done = time.perf_counter()
-        timings = {"load": (loaded - started) * 1e3, "model": model_s * 1e3,
-                   "tiles": (inferred - loaded - model_s) * 1e3, "merge": (done - inferred) * 1e3,
-                   "total": (done - started) * 1e3}
-        return DetectionRun(merged, (width, height), tiles + origin, {k: round(v, 2) for k, v in timings.items()},
-                            len(inked))
+        return merged, (tiles + origin).astype(np.float64), len(inked), model_s
 
-    def detect(self, image: np.ndarray | str | Path, page: int = 0, dpi: float = DEFAULT_DPI) -> Detections:
+    def detect(self, image: np.ndarray | str | Path, page: int = 0, dpi: float = DEFAULT_DPI,
+               staff_space_px: float | None = None, scale: float | None = None) -> Detections:
         """The boxes of `run`."""
-        return self.run(image, page, dpi).detections
+        return self.run(image, page, dpi, staff_space_px, scale).detections
 
     def _batch(self, image: np.ndarray, tiles: np.ndarray) -> tuple[np.ndarray, list[float]]:
         """Tiles as a (B, 3, S, S) float32 batch, each resized by S/tile when the model's imgsz differs from

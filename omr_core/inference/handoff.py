@@ -141,16 +141,44 @@ def symbols_document(pages: list[tuple[PageMeasures, dict[str, Detections]]], na
     return document
 
 
+def page_staff_space(measure_images: dict[str, np.ndarray], page: PageMeasures) -> float | None:
+    """The page's staff space in page pixels, from its measures: each measure image's estimate divided by the
+    measure's `scale` (measure px per page px), the median weighted by confidence. One page has one staff
+    space, and a measure is small: the page's value, carried back through each `scale`, is surer than any
+    measure's own. None when no measure holds a staff that reads."""
+    from omr_core.staff import estimate_staff_space
+    from omr_core.staff.rescale import MIN_CONFIDENCE
+
+    values, weights = [], []
+    for measure in page.measures:
+        found = estimate_staff_space(measure_images[measure.id])
+        if found.found and found.confidence >= MIN_CONFIDENCE:
+            values.append(found.staff_space_px / measure.scale)
+            weights.append(found.confidence * found.samples)
+    if not values:
+        return None
+    order = np.argsort(values)
+    cumulative = np.cumsum(np.asarray(weights)[order])
+    return float(np.asarray(values)[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
 def detect_measures(detector, metadata_paths: list[Path | str]) -> dict:
-    """Run the detector on every measure image of one or more metadata.json files; the page-level JSON."""
+    """Run the detector on every measure image of one or more metadata.json files; the page-level JSON.
+    Each measure is read at the model's staff space: the page's (`page_staff_space`) times its `scale`."""
+    from omr_core.inference.images import read_image
+
     pages = []
     for path in metadata_paths:
         page = read_measures(path)
-        found = {}
+        images = {}
         for measure in page.measures:
             image = (page.folder / measure.image).resolve()
             if page.folder.resolve() not in image.parents:
                 raise HandoffError(f"{path}: measure {measure.id}: image {measure.image!r} lies outside {page.folder}")
-            found[measure.id] = detector.detect(image)
+            images[measure.id] = read_image(image)
+        space = page_staff_space(images, page)
+        found = {measure.id: detector.detect(images[measure.id],
+                                             staff_space_px=space * measure.scale if space else None)
+                 for measure in page.measures}
         pages.append((page, found))
     return symbols_document(pages, detector.names, detector.model_path.name)

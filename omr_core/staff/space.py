@@ -228,8 +228,9 @@ def _central_mean(values: np.ndarray) -> float:
     return float(middle.mean()) if len(middle) else float(np.median(values))
 
 
-def _tracks(x: np.ndarray, y: np.ndarray, space: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rule 5: a track label per sample and the length (staff spaces) of each sample's track."""
+def track_labels(x: np.ndarray, y: np.ndarray, space: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rule 5: a track label per sample (x, middle line y; each (n,) px) and the length (staff spaces) of each
+    sample's track."""
     cx = np.floor(x / (2 * space)).astype(np.int64)
     cy = np.floor(y / (space / 2)).astype(np.int64)
     ny = int(cy.max()) + 3
@@ -278,7 +279,7 @@ def _estimate(darkness: np.ndarray, ink: np.ndarray, xs: np.ndarray, image_wh: t
     mode = _mode(table[:, 2])
     agree = table[np.abs(table[:, 2] / mode - 1) <= AGREE]
     x = xs[agree[:, 0].astype(np.int64)].astype(np.float64)
-    label, length = _tracks(x, agree[:, 4], mode)
+    label, length = track_labels(x, agree[:, 4], mode)
     on_track = length >= MIN_TRACK_SPACES
     if on_track.sum() < MIN_SAMPLES:
         return _none(f"{len(table)} five-line patterns, but none continues for {MIN_TRACK_SPACES:g} staff spaces "

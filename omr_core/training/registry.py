@@ -65,6 +65,7 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
         "settings": {**{k: getattr(settings, k) for k in ULTRALYTICS_SETTINGS}, **settings.augment},
         "balance": balance,
         "command": f"python -m omr_core train {run_dir}",
+        "warnings": [w for w in [scale_warning(dataset, settings.imgsz)] if w],
     }
     (run_dir / "run.json").write_text(json.dumps(spec, indent=2))
     return run_dir
@@ -158,9 +159,49 @@ def finish_stage(ws, run_dir: Path) -> dict:
         "epochs": max((e["epoch"] for e in events if e["type"] == "epoch"), default=0),
         "imgsz": spec["settings"].get("imgsz"),
         **data_provenance(ws.dataset(spec["dataset"])),
+        "scale_augment": spec["settings"].get("scale", 0.5),  # Ultralytics' random zoom: 1 +- this
     }
     (target / "card.json").write_text(json.dumps(card, indent=2))
     return card
+
+
+# A model cannot learn symbols drawn at a staff space below this: the smallest one the canonical-staff-space
+# experiment trained well at (bench/RESULTS.md).
+MIN_TRAIN_STAFF_SPACE_PX = 10.0
+
+
+def dataset_geometry(dataset: Path) -> tuple[float | None, int | None]:
+    """The staff space (px) of a converted set's images and their longest side (px): the tile size, or the
+    largest page side of its index. None where the set does not say."""
+    from omr_core.formats.yolo import read_data_yaml
+
+    dataset = Path(dataset)
+    space = read_data_yaml(dataset).get("staff_space_px")
+    side = None
+    conversion = dataset / "conversion.json"
+    if conversion.is_file():
+        side = json.loads(conversion.read_text())["config"].get("tile_px")
+    if side is None and (dataset / "index.parquet").is_file():
+        import pandas as pd
+
+        frame = pd.read_parquet(dataset / "index.parquet", columns=["image_w", "image_h"])
+        side = int(max(frame["image_w"].max(), frame["image_h"].max())) if len(frame) else None
+    return (float(space) if space else None), side
+
+
+def scale_warning(dataset: Path, imgsz: int) -> str | None:
+    """Why a stage would train on symbols it cannot see, or None: Ultralytics resizes each image so that its
+    longest side is `imgsz`, which shrinks the staff space by imgsz / side."""
+    space, side = dataset_geometry(dataset)
+    if space is None or side is None or side <= imgsz:
+        return None
+    seen = space * imgsz / side
+    if seen >= MIN_TRAIN_STAFF_SPACE_PX:
+        return None
+    return (f"{Path(dataset).name}: its images are {side} px with a staff space of {space:.1f} px; at imgsz {imgsz} "
+            f"they are shrunk x{imgsz / side:.2f}, to a staff space of {seen:.1f} px, below the "
+            f"{MIN_TRAIN_STAFF_SPACE_PX:.0f} px a model can learn symbols at (dots and stems vanish). Convert with "
+            f"tiles (--tile {imgsz}) at the canonical staff space (--staff-space), or raise imgsz to {side}.")
 
 
 def data_provenance(dataset: Path) -> dict:
@@ -172,7 +213,11 @@ def data_provenance(dataset: Path) -> dict:
 
     path = Path(dataset) / "conversion.json"
     if not path.is_file():  # a YOLO folder made elsewhere (real scans, an export)
-        return {"tile_px": None, "overlap_px": None, "data_commands": []}
+        from omr_core.formats.yolo import read_data_yaml
+
+        spec = read_data_yaml(Path(dataset)) if (Path(dataset) / "data.yaml").is_file() else {}
+        return {"tile_px": None, "overlap_px": None, "data_commands": [], "staff_space_px": spec.get("staff_space_px"),
+                "staff_space_range_px": spec.get("staff_space_range_px")}
     config = ConvertConfig(**json.loads(path.read_text())["config"])
     commands = []
     source = Path(config.source)
@@ -183,8 +228,12 @@ def data_provenance(dataset: Path) -> dict:
         if generator:
             commands.append("python -m omr_core " + " ".join(GenerateConfig(**generator).cli_args()))
     commands.append("python -m omr_core " + " ".join(config.cli_args()))
+    from omr_core.formats.yolo import read_data_yaml
+
+    spec = read_data_yaml(Path(dataset))
     return {"tile_px": config.tile_px, "overlap_px": config.overlap_px if config.tile_px else None,
-            "data_commands": commands}
+            "data_commands": commands, "staff_space_px": spec.get("staff_space_px"),
+            "staff_space_range_px": spec.get("staff_space_range_px")}
 
 
 def list_models(ws) -> list[dict]:

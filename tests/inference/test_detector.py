@@ -65,7 +65,7 @@ def test_a_page_is_tiled_at_the_trained_tile_size_and_run_in_batches(detector, m
     assert (detector.tile_px, detector.overlap_px) == (card["tile_px"], card["overlap_px"])
     recording = Recording(detector.backend)
     monkeypatch.setattr(detector, "backend", recording)
-    run = detector.run(page_path)
+    run = detector.run(page_path, scale=1.0)  # tiling at the page's own scale (rescaling: test_rescaling.py)
     width, height = run.image_wh
     x0, y0, x1, y1 = ink_region(read_image(page_path))
     assert 0 < x0 and x1 < width  # the page's margins are left out
@@ -77,7 +77,7 @@ def test_a_page_is_tiled_at_the_trained_tile_size_and_run_in_batches(detector, m
     assert len(found) > 50 and found.confidence.min() >= detector.conf
     assert np.all(found.xyxy >= 0) and np.all(found.xyxy[:, 2] <= width) and np.all(found.xyxy[:, 3] <= height)
     assert list(found.data["class_name"]) == [detector.names[c] for c in found.class_id]
-    assert set(run.timings_ms) == {"load", "model", "tiles", "merge", "total"}
+    assert set(run.timings_ms) == {"load", "scale", "model", "tiles", "merge", "total"}
 
 
 def test_blank_tiles_are_not_run(detector, page_path, monkeypatch):

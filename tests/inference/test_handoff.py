@@ -92,19 +92,19 @@ class FakeDetector:
     def __init__(self):
         self.seen = []
 
-    def detect(self, image):
-        self.seen.append(Path(image).name)
+    def detect(self, image, staff_space_px=None):
+        self.seen.append((image.shape[1], staff_space_px))  # measures are read once, then detected as arrays
         return Detections(np.array([[1.0, 2.0, 11.0, 12.0]]), np.array([1]), np.array([0.5]))
 
 
 def test_detect_measures_runs_every_measure_image(tmp_path):
     p = page(tmp_path)
-    for m in p.measures:
-        Image.new("L", (300, 130), 255).save(tmp_path / m.image)
+    for k, m in enumerate(p.measures):
+        Image.new("L", (300 + k, 130), 255).save(tmp_path / m.image)
     write_measures(tmp_path / "metadata.json", p)
     detector = FakeDetector()
     document = detect_measures(detector, [tmp_path / "metadata.json"])
-    assert sorted(detector.seen) == ["m1.png", "m2.png", "m3.png"]
+    assert sorted(detector.seen) == [(300, None), (301, None), (302, None)]  # blank: no staff space to hand on
     first = document["pages"][0]["systems"][0]["measures"][0]["symbols"][0]
     assert first["xyxy_page"] == [101.0, 202.0, 111.0, 212.0] and first["class_name"] == "stem"
 
@@ -115,3 +115,28 @@ def test_measure_images_outside_the_metadata_folder_are_refused(tmp_path):
     write_measures(tmp_path / "pages" / "metadata.json", p)
     with pytest.raises(HandoffError, match="lies outside"):
         detect_measures(FakeDetector(), [tmp_path / "pages" / "metadata.json"])
+
+
+def test_the_page_staff_space_comes_from_the_measures_through_their_scale(page_path):
+    """Measures cut at 1x, 2x and 0.6x of one page: each measure's own staff space divided by its scale agrees
+    with the page's, and a blank measure does not move it."""
+    import cv2
+
+    from omr_core.inference.handoff import page_staff_space
+    from omr_core.inference.images import read_image
+    from omr_core.staff import estimate_staff_space
+
+    page = read_image(page_path)
+    truth = estimate_staff_space(page).staff_space_px
+    boxes = [(150, 250, 950, 700), (900, 250, 1700, 700), (150, 700, 950, 1150), (200, 30, 600, 120)]
+    measures, images = [], {}
+    for number, ((x0, y0, x1, y1), scale) in enumerate(zip(boxes, (1.0, 2.0, 0.6, 1.0)), start=1):
+        crop = page[y0:y1, x0:x1]
+        if number == 4:
+            crop = np.full_like(crop, 255)
+        images[f"m{number}"] = cv2.resize(crop, None, fx=scale, fy=scale) if scale != 1 else crop
+        measures.append(Measure(f"m{number}", f"m{number}.png", 1, number, (x0, y0, x1, y1), scale))
+    folder = PageMeasures(1, page.shape[1], page.shape[0], None, tuple(measures), page_path.parent)
+    assert page_staff_space(images, folder) == pytest.approx(truth, rel=0.02)
+    blank = PageMeasures(1, page.shape[1], page.shape[0], None, (measures[3],), page_path.parent)
+    assert page_staff_space({"m4": images["m4"]}, blank) is None

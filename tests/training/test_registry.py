@@ -104,3 +104,25 @@ def test_weighted_loss_reaches_the_model(ws, tmp_path):
     saved = torch.load(run / "ultralytics" / "weights" / "last.pt", map_location="cpu", weights_only=False)
     model = saved["ema"] or saved["model"]
     assert torch.allclose(model.class_weights.float().cpu(), torch.tensor(weights, dtype=torch.float32))
+
+
+def test_a_stage_warns_before_training_on_symbols_shrunk_too_far(engraved, tmp_path):
+    """Whole engraved pages (2772 px, staff space ~17 px) at imgsz 640 would train at a staff space of ~4 px;
+    tiles at a canonical staff space would not. The warning says what to do and reaches run.json."""
+    from omr_core.training.registry import MIN_TRAIN_STAFF_SPACE_PX, scale_warning
+
+    ws = Workspace.open(tmp_path / "ws")
+    whole = ws.dataset("pages-3.1")
+    convert_deepscores(ConvertConfig(source=str(engraved), output=str(whole), class_set="3.1", staff_space_px=17.0,
+                                     sample_size=0))
+    tiled = ws.dataset("tiles-3.1")
+    convert_deepscores(ConvertConfig(source=str(engraved), output=str(tiled), class_set="3.1", staff_space_px=12.0,
+                                     tile_px=640, overlap_px=96, sample_size=0))
+    warning = scale_warning(whole, 640)
+    assert warning and "to a staff space of 4.0 px" in warning and "--tile 640" in warning
+    assert f"{MIN_TRAIN_STAFF_SPACE_PX:.0f} px" in warning
+    assert scale_warning(whole, 2700) is None and scale_warning(tiled, 640) is None
+    plan = parse_plan({"name": "p", "defaults": {**TINY, "imgsz": 640}, "stages": [
+        {"name": "3.1", "class_set": "3.1", "dataset": "pages-3.1"}]}, load_class_sets())
+    spec = json.loads((prepare_stage(ws, plan, "3.1", has_gpu=False) / "run.json").read_text())
+    assert spec["warnings"] == [warning]
