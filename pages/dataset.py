@@ -12,21 +12,15 @@ from omr_core.datasets.index import DatasetIndex
 from omr_core.datasets.scaling import SCALE_PRESETS
 from omr_core.datasets.scan_variant import preview
 from omr_core.rendering.generate import FONTS, GenerateConfig, corpus_collections
-from omr_core.ui import (current_workspace, ensure_default, job_banner, job_panel, load_json_file, require_entry,
-                         retry_button, start_watched)
+from omr_core.ui import current_workspace, first_start, job_banner, load_json_file, require_entry, start_watched
 from omr_core.viz import box_size_figure, class_counts_figure, imbalance_figure
-from omr_core.workspace import check_name, default_dataset_name
+from omr_core.workspace import DEFAULT_DATASET, check_name, default_dataset_name
 
 require_entry()
 st.title("Dataset")
 ws = current_workspace()
 
-init_job = ensure_default(ws)
-if init_job is not None:
-    st.info("First start: making a small default dataset of drawn pages in your workspace.")
-    job_panel(init_job, "dataset-init")
-    retry_button(init_job, "dataset-init-retry")
-    st.stop()
+first_start(ws, "dataset-init")
 
 JOBS = "dataset-jobs"  # the page's one job banner
 job_banner(ws, ("convert", "generate", "scan", "init", "stage-data"), JOBS)
@@ -34,7 +28,8 @@ job_banner(ws, ("convert", "generate", "scan", "init", "stage-data"), JOBS)
 datasets = ws.list_datasets()
 if not datasets:
     st.warning(f"No converted dataset in {ws.datasets} yet: convert a DeepScoresV2 folder below.")
-dataset_name = st.selectbox("Dataset", datasets, key="dataset-name") if datasets else None
+dataset_name = st.selectbox("Dataset", datasets, key="dataset-name",  # the every-class set first: most to see
+                            index=datasets.index(DEFAULT_DATASET) if DEFAULT_DATASET in datasets else 0) if datasets else None
 dataset = ws.dataset(dataset_name) if dataset_name else None
 report = load_json_file(dataset / "reports" / "validation.json") if dataset else None
 conversion = load_json_file(dataset / "conversion.json") if dataset else None
@@ -52,7 +47,8 @@ with tabs[0]:
             cols[1].metric("Boxes", f"{stats['boxes_written']:,}")
             cols[2].metric("Pages", f"{stats['pages_written']:,} / {stats['pages_in_source']:,}")
             cols[3].metric("Classes", len(report["stage_classes"]) if report else "?")
-            st.caption("Images per split: " + " · ".join(f"{split} {n:,}" for split, n in stats["per_split_images"].items()))
+            splits = sorted(stats["per_split_images"].items(), key=lambda kv: (["train", "val", "test"] + [kv[0]]).index(kv[0]))
+            st.caption("Images per split: " + " · ".join(f"{split} {n:,}" for split, n in splits))
             st.caption(
                 f"Class set **{config['class_set']}** of the **{config['annotation_set']}** annotations · "
                 + (f"tiles {config['tile_px']} px, overlap {config['overlap_px']} px" if config["tile_px"] else "whole pages")

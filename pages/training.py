@@ -10,12 +10,14 @@ from omr_core.training.plan import REAL_SCANS, PlanError, load_plan
 from omr_core.training.registry import StageError, balance_preview, list_models, override_gate, prepare_stage
 from omr_core.training.runner import request_stop
 from omr_core.training.runs import list_runs, wandb_sync_command
-from omr_core.ui import current_workspace, gpu_available, job_banner, load_json_file, require_entry, start_watched
+from omr_core.ui import (current_workspace, first_start, gpu_available, job_banner, load_json_file, require_entry,
+                         start_watched)
 from omr_core.viz.training_charts import balance_figure, compare_figure, loss_figure, map_figure
 
 require_entry()
 st.title("Training")
 ws = current_workspace()
+first_start(ws, "training-init")
 try:
     plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
 except PlanError as exc:

@@ -6,6 +6,7 @@ The only part of omr_core that imports streamlit; nothing else in omr_core impor
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -54,6 +55,9 @@ def workspace_sidebar() -> Workspace:
     return ws
 
 
+FIRST_START_PAGES_ENV = "SCOREEYE_FIRST_START_PAGES"  # pages of the first start (default 60; tests use fewer)
+
+
 def ensure_default(ws: Workspace) -> Job | None:
     """First start: make the default workspace in the background (once). Returns the job while it runs,
     or the failed one (shown with its log and a retry button) until the user retries."""
@@ -62,8 +66,23 @@ def ensure_default(ws: Workspace) -> Job | None:
     if last is not None and last.state() in ("running", "failed", "stopped") and ws.is_empty():
         return last
     if ws.is_empty():
-        return start_job(ws.jobs, "init", ["init", "--workspace", str(ws.root)], "default workspace")
+        pages = os.environ.get(FIRST_START_PAGES_ENV)
+        return start_job(ws.jobs, "init", ["init", "--workspace", str(ws.root), *(["--pages", pages] if pages else [])],
+                         "default workspace")
     return None
+
+
+def first_start(ws: Workspace, key: str) -> None:
+    """On a fresh workspace: make the default one (engraved pages, the every-class set and the first stage's
+    dataset), show it, and stop the page until it is there."""
+    job = ensure_default(ws)
+    if job is None:
+        return
+    st.info("First start: engraving a small set of pages from music21's corpus and converting them, for the "
+            "Dataset page and for the training plan's first stage.", icon=":material/hourglass_top:")
+    job_panel(job, key)
+    retry_button(job, f"{key}-retry")
+    st.stop()
 
 
 def retry_button(job: Job, key: str) -> None:
@@ -123,12 +142,12 @@ def job_panel(job: Job, key: str, also_running: int = 0) -> None:
                 job.stop()
             return
         summary = job.summary()
+        took = f" after {summary['took']}" if summary["took"] else ""
+        result = f": {summary['result']}" if summary["result"] else ""
         if state == "done":
-            st.success(f"{title} finished in {summary['took']}" + (f": {summary['result']}" if summary["result"] else ""),
-                       icon=":material/check_circle:")
+            st.success(f"{title} finished{took}{result}", icon=":material/check_circle:")
         else:
-            st.error(f"{title} {state} after {summary['took']}" + (f": {summary['result']}" if summary["result"] else ""),
-                     icon=":material/error:")
+            st.error(f"{title} {state}{took}{result}", icon=":material/error:")
             st.code(job.log_tail(3000) or "(no output)")
         if st.session_state.get(f"{key}-live") == job.folder.name:  # it ended while this page watched it
             del st.session_state[f"{key}-live"]

@@ -45,3 +45,16 @@ def assert_nothing_raw(at: AppTest) -> None:
     assert not at.get("json"), "a raw JSON tree is on the page"
     raw = [t for t in shown_text(at) if RAW.search(t)]
     assert not raw, f"raw values on the page: {raw}"
+
+
+def forms(at: AppTest) -> dict[str, bool]:
+    """Every form on the page: its id and whether Enter in one of its fields submits it."""
+    found, todo = {}, [at._tree]
+    while todo:
+        node = todo.pop()
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "WhichOneof") and "form" in type(proto).DESCRIPTOR.fields_by_name \
+                and proto.WhichOneof("type") == "form":
+            found[proto.form.form_id] = proto.form.enter_to_submit
+        todo += list(getattr(node, "children", {}).values())
+    return found
