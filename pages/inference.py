@@ -144,13 +144,14 @@ for column, (label, value) in zip(timing, run.timings_ms.items()):
 
 drawn = draw_detections(image, shown, detector.names, thickness=max(1, round(width / 1200)))
 preview, _ = resize_to_width(drawn, 1600)
-st.image(preview, caption="Detections (boxes coloured by class)", width="stretch")
-
-legend = legend_table(shown.data["class_name"], names_found)
-st.markdown("**Colours by class** (boxes shown)")
-st.dataframe(legend.style.apply(lambda row: ["", f"background-color: {row['colour']}; color: {row['colour']}", ""],
-                                axis=1),
-             hide_index=True, key="infer-counts", column_config={"colour": st.column_config.TextColumn("colour", width="small")})
+picture, key_column = st.columns([3, 1])
+picture.image(preview, caption="Detections (boxes coloured by class)", width="stretch")
+with key_column:  # the legend beside the picture it explains
+    st.markdown("**Colours by class** (boxes shown)")
+    legend = legend_table(shown.data["class_name"], names_found)
+    st.dataframe(legend.style.apply(lambda row: ["", f"background-color: {row['colour']}; color: {row['colour']}", ""],
+                                    axis=1), hide_index=True, key="infer-counts",
+                 column_config={"colour": st.column_config.TextColumn("colour", width="small")})
 document = detector.to_json(shown, run.image_wh, original_name)
 document.update(page=page + 1, conf=conf, timings_ms=run.timings_ms)
 st.download_button("Download JSON", json.dumps(document, indent=1), key="infer-download", mime="application/json",

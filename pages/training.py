@@ -99,7 +99,7 @@ with tabs[0]:
             elif recipe.ready:
                 measuring = next((j for j in list_jobs(ws.jobs, "measure") if j.state() == "running"), None)
                 if measuring is None:
-                    start_watched(ws, JOBS, "measure", measure_args(preview, ws), f"measure a training step ({preview.timing_key})")
+                    start_watched(ws, JOBS, "measure", measure_args(preview, ws), f"measure a training step ({s.model.removesuffix('.yaml')}, {s.imgsz} px, batch {s.batch}, {s.device})")
                     st.rerun()
                 st.info("Measuring a training step on this machine for the estimate (about 20 s)…",
                         icon=":material/timer:")
@@ -119,7 +119,10 @@ with tabs[0]:
                                        help="Offline logs into the run folder (upload later with wandb sync); online needs a key")
             wandb_key = cols[1].text_input("W&B API key (kept in this session only)", type="password", key="training-wandb-key",
                                            disabled=wandb_mode != "online")
-            if st.button("Start this stage", type="primary", key="training-start", icon=":material/play_arrow:"):
+            training = next((j for j in list_jobs(ws.jobs, "train") if j.state() == "running"), None)
+            if st.button("Start this stage", type="primary", key="training-start", icon=":material/play_arrow:",
+                         disabled=training is not None,
+                         help=f"{training.info.get('title')} is running: one training at a time" if training else None):
                 try:
                     run_dir = prepare_stage(ws, plan, stage.name, has_gpu, wandb=wandb_mode, overrides=preview.overrides,
                                             estimate_s=preview.estimate.total_s if preview.estimate else None)
@@ -150,10 +153,10 @@ with tabs[1]:
                 run = next(r for r in list_runs(ws.runs) if r.name == chosen)
                 cols = st.columns(5)
                 cols[0].metric("State", run.state)
-                cols[1].metric("Epochs done", f"{run.epochs_done} of {run.spec['settings'].get('epochs', '?')}")
-                batch = run.latest_batch
-                cols[2].metric("Now", f"epoch {batch['epoch']}, batch {batch['batch']}" if batch and run.state == "running"
-                               else "-")
+                batch = run.latest_batch if run.state == "running" else None
+                cols[1].metric("Epoch", f"{batch['epoch'] if batch else run.epochs_done} of {run.spec['settings'].get('epochs', '?')}",
+                               help=f"{run.epochs_done} finished")
+                cols[2].metric("Batch", f"{batch['batch']:,}" if batch else "-", help="of the epoch running (every 10th)")
                 last = run.epochs[-1] if run.epochs else {}
                 cols[3].metric("mAP@0.5", f"{last.get('metrics', {}).get('metrics/mAP50(B)', 0):.3f}" if last else "-")
                 estimate = run.spec.get("estimate_s")

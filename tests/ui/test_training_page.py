@@ -124,7 +124,7 @@ def test_recorded_run_shows_curves_alerts_and_gates(app):
     at = app
     runs = open_tab(at, "training-tab", "Runs")
     metrics = {m.label: m.value for m in runs.metric}
-    assert metrics["State"] == "done" and metrics["Epochs done"] == "3 of 3"
+    assert metrics["State"] == "done" and metrics["Epoch"] == "3 of 3"
     assert len(runs.get("plotly_chart")) == 2
     assert any("stalled" in w.value and "Recommended" in w.value for w in runs.warning)
     assert any(df.value is not None and "status" in df.value.columns for df in runs.dataframe)  # the gate table
