@@ -147,7 +147,7 @@ preview, _ = resize_to_width(drawn, 1600)
 picture, key_column = st.columns([3, 1])
 picture.image(preview, caption="Detections (boxes coloured by class)", width="stretch")
 with key_column:  # the legend beside the picture it explains
-    st.markdown("**Colours by class** (boxes shown)")
+    st.markdown("**Colours by class**, and how many boxes of each are drawn")
     legend = legend_table(shown.data["class_name"], names_found)
     st.dataframe(legend.style.apply(lambda row: ["", f"background-color: {row['colour']}; color: {row['colour']}", ""],
                                     axis=1), hide_index=True, key="infer-counts",

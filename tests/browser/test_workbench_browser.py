@@ -85,7 +85,7 @@ def test_inference_page_detects_in_an_uploaded_image(server, page_path, tmp_path
         drawn = page.locator('[data-testid="stImage"] img')
         drawn.first.wait_for(timeout=30_000)
         assert drawn.count() == 1
-        assert page.get_by_role("button", name="Download JSON").is_visible()
+        page.get_by_role("button", name="Download JSON").wait_for(timeout=30_000)  # drawn after the legend
         page.screenshot(path=str(tmp_path / "inference.png"))
         browser.close()
 
