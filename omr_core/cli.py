@@ -477,9 +477,14 @@ def _export(args) -> int:
     folder = ref.path.parent
     entry = export_onnx(folder, parity_images(ws, ref.card, args.images))
     print(json.dumps(entry, indent=1))
-    if not entry["parity"]["passed"]:
+    parity = entry["parity"]
+    if not parity["passed"]:
         print(f"parity failed: {folder / 'best.onnx'} removed", file=sys.stderr)
+        ProgressFile()(0, 0, f"parity failed on {parity['images']} images ({parity['unmatched']} boxes differ): "
+                             "best.onnx removed", state="failed", force=True)
         return 1
+    ProgressFile()(1, 1, f"best.onnx gives the same {parity['boxes_onnx']:,} boxes as best.pt on {parity['images']} "
+                         f"images (lowest IoU {parity['min_iou']:.3f})", state="done", force=True)
     if args.int8:
         data_yaml = ws.dataset(ref.card["data"]) / "data.yaml"
         if not data_yaml.is_file():
