@@ -97,12 +97,22 @@ with tabs[0]:
                              f"{t.val_s:.2f} s per validation image ({t.model}, {t.imgsz} px, batch {t.batch}, "
                              f"{t.device}; {t.date}).")
             elif recipe.ready:
-                measuring = next((j for j in list_jobs(ws.jobs, "measure") if j.state() == "running"), None)
-                if measuring is None:
-                    start_watched(ws, JOBS, "measure", measure_args(preview, ws), f"measure a training step ({s.model.removesuffix('.yaml')}, {s.imgsz} px, batch {s.batch}, {s.device})")
-                    st.rerun()
-                st.info("Measuring a training step on this machine for the estimate (about 20 s)…",
-                        icon=":material/timer:")
+                title = (f"measure a training step ({s.model.removesuffix('.yaml')}, {s.imgsz} px, batch {s.batch}, "
+                         f"{s.device})")
+                tries = [j for j in list_jobs(ws.jobs, "measure") if j.info.get("title") == title]
+                if tries and tries[0].state() != "running":  # measured once already: never again on its own
+                    st.warning(f"No measured step for these settings: the last measurement {tries[0].state()}"
+                               + (f" ({tries[0].summary()['result']})" if tries[0].summary()["result"] else "") + ".",
+                               icon=":material/timer_off:")
+                    if st.button("Measure again", key="training-measure-again", icon=":material/timer:"):
+                        start_watched(ws, JOBS, "measure", measure_args(preview, ws), title)
+                        st.rerun()
+                else:
+                    if not (tries and tries[0].state() == "running"):
+                        start_watched(ws, JOBS, "measure", measure_args(preview, ws), title)
+                        st.rerun()
+                    st.info("Measuring a training step on this machine for the estimate (about 20 s)…",
+                            icon=":material/timer:")
             for note in preview.notes:
                 (st.warning if note.level == "warning" else st.info)(note.text, icon=":material/info:")
 

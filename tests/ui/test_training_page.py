@@ -203,3 +203,24 @@ def test_a_fresh_workspace_starts_stage_3_1_at_once(tmp_path, monkeypatch):
         assert all("?" not in m for m in seen)
     finally:
         stop_all(ws)
+
+
+def test_a_failed_measurement_is_not_retried_on_its_own(app, ws):
+    from omr_core.jobs import write_json_atomic
+
+    ws.step_times.unlink()
+    failed = ws.jobs / "20260101-000000-measure-dead00"
+    failed.mkdir()
+    write_json_atomic(failed / "job.json", {"kind": "measure", "pid": 0, "started": 1.7e9, "command": [],
+                                            "title": "measure a training step (yolov8n, 640 px, batch 8, cpu)"})
+    (failed / "returncode").write_text("2")
+    write_json_atomic(failed / "progress.json", {"done": 0, "total": 0, "message": "out of memory", "state": "failed"})
+    at = app
+    at.run()
+    assert any("the last measurement failed (out of memory)" in w.value for w in at.warning)
+    assert len(list_jobs(ws.jobs, "measure")) == 1  # nothing started behind the user's back
+    at.button(key="training-measure-again").click().run()
+    try:
+        assert len(list_jobs(ws.jobs, "measure")) == 2
+    finally:
+        stop_all(ws)
