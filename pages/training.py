@@ -76,7 +76,9 @@ with tabs[0]:
             elif recipe.makeable:
                 st.warning(f"Dataset **{stage.dataset}** is not made yet. One click makes it: {recipe.describe()}.",
                            icon=":material/dataset:")
-                if st.button(f"Make {stage.dataset}", key="training-make-data", icon=":material/build:"):
+                making = any(j.state() == "running" for j in list_jobs(ws.jobs, "stage-data"))
+                if st.button(f"Make {stage.dataset}", key="training-make-data", icon=":material/build:", disabled=making,
+                             help="A dataset is being made: one at a time" if making else None):
                     start_watched(ws, JOBS, "stage-data", recipe.cli_args(ws.root), f"make {stage.dataset}")
                     st.rerun()
             elif recipe.source == REAL_SCANS:
