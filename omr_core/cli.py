@@ -323,9 +323,20 @@ def _train(args) -> int:
             from omr_core.workspace import Workspace
 
             card = finish_stage(Workspace.open(run_dir.parent.parent), run_dir)  # gates + model card, with no page open
-            print(f"registered {card['weights']}; gate {card['gate']}: {'passed' if card['gate_passed'] else 'failed'}")
+            verdict = f"gate {card['gate']} {'passed' if card['gate_passed'] else 'failed'}"
+            print(f"registered {card['weights']}; {verdict}")
+            map50 = card["metrics"].get("mAP50")
+            ProgressFile()(1, 1, f"model {card['name']} registered: mAP@0.5 "
+                                 + ("not measured" if map50 is None else f"{map50:.3f}") + f", {verdict}",
+                           state="done", force=True)
     except StopRequested:
         print(f"stopped; resume with: python -m omr_core train {args.run_dir} --resume")
+        from omr_core.training.runner import last_checkpoint
+
+        ProgressFile()(0, 0, "stopped on request: " + ("Resume goes on from the last saved epoch"
+                                                       if last_checkpoint(Path(args.run_dir)).is_file()
+                                                       else "no epoch had finished, so start it again"),
+                       state="done", force=True)
     except CannotResume as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
