@@ -10,6 +10,8 @@
     python -m omr_core train RUN_DIR [--resume]              # one training run described by RUN_DIR/run.json
     python -m omr_core check DATASET                         # early pipeline validation: 10 samples, 1 epoch, 1 prediction
     python -m omr_core stage 3.1 --set epochs=10             # prepare, train and register one stage of the plan
+    python -m omr_core stage-data 3.1                        # make the dataset a stage of the plan trains on
+    python -m omr_core measure-step DATASET --model yolov8n.yaml --imgsz 640 --batch 8   # for duration estimates
     python -m omr_core bundle MODEL                          # test-split metrics into the card, copy to models/
     python -m omr_core drawn FOLDER --pages 60               # a DeepScores-format folder of drawn pages
     python -m omr_core classes                               # class sets, aliases and what they mean
@@ -58,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="make the default workspace (drawn pages, converted with every class)")
     init.add_argument("--workspace", help="folder (default: $SCOREEYE_WORKSPACE or ./workspace)")
+    init.add_argument("--no-first-stage", action="store_true", help="do not make the plan's first stage's dataset")
     init.add_argument("--pages", type=int, default=60)
     init.add_argument("--seed", type=int, default=0)
 
@@ -119,6 +122,20 @@ def _parser() -> argparse.ArgumentParser:
     stage.add_argument("--workspace")
     stage.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                        help="override Ultralytics settings of this run (epochs=10 imgsz=640 model=yolov8n.yaml)")
+
+    stage_data = sub.add_parser("stage-data", help="make the dataset a stage of the workspace's plan trains on")
+    stage_data.add_argument("name", help="stage name (3.1, 3.2, noise...)")
+    stage_data.add_argument("--workspace")
+    stage_data.add_argument("--tile", type=int, help="tile size in px (default: the stage's imgsz on this machine)")
+
+    measure = sub.add_parser("measure-step", help="time a training step here (for the Training page's estimates)")
+    measure.add_argument("dataset", help="a YOLO dataset folder (its training images are used)")
+    measure.add_argument("--model", required=True, help="a model YAML (yolov8n.yaml...)")
+    measure.add_argument("--imgsz", type=int, required=True)
+    measure.add_argument("--batch", type=int, required=True)
+    measure.add_argument("--device", default="cpu")
+    measure.add_argument("--steps", type=int, default=3, help="steps timed after one warm-up step")
+    measure.add_argument("--out", help="a workspace's step_times.json to keep the result in")
 
     bundle = sub.add_parser("bundle", help="validate a registered model on its test split and copy it to models/")
     bundle.add_argument("model", help="a model name of the workspace registry")
@@ -198,9 +215,10 @@ def _init(args) -> int:
 
     ws = Workspace.open(args.workspace)
     progress = _Progress("default workspace")
-    dataset = make_default(ws, n_pages=args.pages, seed=args.seed, progress=progress)
+    dataset = make_default(ws, n_pages=args.pages, seed=args.seed, progress=progress,
+                           first_stage=not args.no_first_stage)
     progress.close()
-    print(f"workspace {ws.root}\ndataset   {dataset}")
+    print(f"workspace {ws.root}\ndataset   {dataset}\ndatasets  {', '.join(ws.list_datasets())}")
     return 0
 
 
@@ -312,9 +330,20 @@ def _train(args) -> int:
             from omr_core.workspace import Workspace
 
             card = finish_stage(Workspace.open(run_dir.parent.parent), run_dir)  # gates + model card, with no page open
-            print(f"registered {card['weights']}; gate {card['gate']}: {'passed' if card['gate_passed'] else 'failed'}")
+            verdict = f"gate {card['gate']} {'passed' if card['gate_passed'] else 'failed'}"
+            print(f"registered {card['weights']}; {verdict}")
+            map50 = card["metrics"].get("mAP50")
+            ProgressFile()(1, 1, f"model {card['name']} registered: mAP@0.5 "
+                                 + ("not measured" if map50 is None else f"{map50:.3f}") + f", {verdict}",
+                           state="done", force=True)
     except StopRequested:
         print(f"stopped; resume with: python -m omr_core train {args.run_dir} --resume")
+        from omr_core.training.runner import last_checkpoint
+
+        ProgressFile()(0, 0, "stopped on request: " + ("Resume goes on from the last saved epoch"
+                                                       if last_checkpoint(Path(args.run_dir)).is_file()
+                                                       else "no epoch had finished, so start it again"),
+                       state="done", force=True)
     except CannotResume as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -354,6 +383,43 @@ def _stage(args) -> int:
     card = finish_stage(ws, run_dir)
     print(f"registered {card['weights']}; mAP50 {card['metrics'].get('mAP50')}; gate {card['gate']}: "
           f"{'passed' if card['gate_passed'] else 'failed'}")
+    return 0
+
+
+def _stage_data(args) -> int:
+    from omr_core.catalog import load_class_sets
+    from omr_core.training.launch import gpu_available
+    from omr_core.training.plan import load_plan
+    from omr_core.training.stage_data import make_stage_dataset, stage_recipe
+    from omr_core.workspace import Workspace
+
+    ws = Workspace.open(args.workspace)
+    plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
+    stage = plan.stage(args.name)
+    recipe = stage_recipe(ws, stage, plan.settings_for(stage, has_gpu=gpu_available()), args.tile)
+    progress = _Progress(f"stage {stage.name} data")
+    output = make_stage_dataset(ws, recipe, progress)
+    progress.close()
+    stats = json.loads((output / "conversion.json").read_text())["stats"]
+    message = f"{output.name}: {stats['images_written']:,} tiles of {recipe.tile_px} px, {stats['boxes_written']:,} boxes"
+    ProgressFile()(1, 1, message, state="done", force=True)
+    print(message)
+    return 0
+
+
+def _measure_step(args) -> int:
+    from omr_core.jobs import duration_text
+    from omr_core.training.estimate import measure_step, save_timing
+
+    progress = _Progress("measure")
+    timing = measure_step(args.model, args.imgsz, args.batch, args.device, Path(args.dataset), args.steps, progress)
+    progress.close()
+    if args.out:
+        save_timing(Path(args.out), timing)
+    message = (f"{timing.model} at {timing.imgsz} px, batch {timing.batch} on {timing.device}: "
+               f"{timing.per_train_image_s:.2f} s per training image, {timing.val_s:.2f} s per validation image")
+    ProgressFile()(1, 1, message, state="done", force=True)
+    print(message, f"(measured {duration_text(timing.per_train_image_s * 1000)} per 1,000 training images)")
     return 0
 
 
@@ -434,9 +500,14 @@ def _export(args) -> int:
     folder = ref.path.parent
     entry = export_onnx(folder, parity_images(ws, ref.card, args.images))
     print(json.dumps(entry, indent=1))
-    if not entry["parity"]["passed"]:
+    parity = entry["parity"]
+    if not parity["passed"]:
         print(f"parity failed: {folder / 'best.onnx'} removed", file=sys.stderr)
+        ProgressFile()(0, 0, f"parity failed on {parity['images']} images ({parity['unmatched']} boxes differ): "
+                             "best.onnx removed", state="failed", force=True)
         return 1
+    ProgressFile()(1, 1, f"best.onnx gives the same {parity['boxes_onnx']:,} boxes as best.pt on {parity['images']} "
+                         f"images (lowest IoU {parity['min_iou']:.3f})", state="done", force=True)
     if args.int8:
         data_yaml = ws.dataset(ref.card["data"]) / "data.yaml"
         if not data_yaml.is_file():
@@ -481,5 +552,6 @@ def _classes(args) -> int:
 
 _COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample": _sample, "generate": _generate,
              "scan": _scan, "boxcheck": _boxcheck, "train": _train,
-             "check": _check, "stage": _stage, "bundle": _bundle, "drawn": _drawn, "classes": _classes,
+             "check": _check, "stage": _stage, "stage-data": _stage_data, "measure-step": _measure_step,
+             "bundle": _bundle, "drawn": _drawn, "classes": _classes,
                 "detect": _detect, "measures": _measures, "export": _export, "evaluate": _evaluate}

@@ -33,14 +33,17 @@ class ProgressFile:
         self.path = Path(path) if path else None
         self._last = 0.0
 
-    def __call__(self, done: int, total: int, message: str = "", state: str = "running", force: bool = False) -> None:
+    def __call__(self, done: int, total: int, message: str = "", state: str = "running", force: bool = False,
+                 counts: bool = True) -> None:
+        """`counts=False`: the message already says how far (epoch 3 of 10, batch 45 of 120)."""
         if self.path is None:
             return
         now = time.monotonic()
         if not force and now - self._last < 0.2:
             return
         self._last = now
-        write_json_atomic(self.path, {"done": done, "total": total, "message": message, "state": state, "time": time.time()})
+        write_json_atomic(self.path, {"done": done, "total": total, "message": message, "state": state,
+                                      "counts": counts, "time": time.time()})
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,47 @@ class Job:
     def stop(self) -> None:
         if self.is_running():
             os.killpg(self.info["pid"], 15)
+
+    def seconds(self) -> float | None:
+        """How long it ran (so far, while running); None when the start is unknown."""
+        started = self.info.get("started")
+        if started is None:
+            return None
+        end = self.folder / "returncode"
+        return max(0.0, (end.stat().st_mtime if end.exists() else time.time()) - started)
+
+    def summary(self) -> dict:
+        """What a history row shows: title, state, start time, how long, and the last message in words."""
+        started = self.info.get("started")
+        message = self.progress().get("message", "")
+        return {"job": self.info.get("title", self.folder.name), "state": self.state(),
+                "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if started else "",
+                "took": duration_text(self.seconds()),
+                "result": "" if message in ("", "done", "running", "starting", "failed") else message}
+
+
+def duration_text(seconds: float | None) -> str:
+    """12 s, 4 min 05 s, 2 h 10 min: a duration as a person reads it ("" when unknown)."""
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def progress_text(progress: dict) -> tuple[float | None, str]:
+    """The bar's fraction (None while the total is not known yet) and its words: the job's own message,
+    then how far it is ("page 12 of 60" comes from the worker; a total of 0 never shows as "0/?")."""
+    done, total = int(progress.get("done") or 0), int(progress.get("total") or 0)
+    message = str(progress.get("message") or "").strip()
+    if total <= 0:
+        return None, message or "starting"
+    fraction = min(max(done / total, 0.0), 1.0)
+    counts = progress.get("counts", True)  # a worker whose message already says how far sets counts=False
+    return fraction, (f"{message} · " if message else "") + (f"{done:,} of {total:,}" if counts else f"{fraction:.0%}")
 
 
 def start_job(jobs_dir: Path, kind: str, cli_args: list[str], title: str = "", extra_env: dict | None = None) -> Job:

@@ -9,6 +9,7 @@
       models/             the user's own weights (the repository's models/ holds the bundled ones)
       real_scans/         imported real scans and their labels
       jobs/               background jobs (conversion, generation, training): log + progress
+      step_times.json     training steps measured on this machine, per model/imgsz/batch/device (estimates)
 
 The app uses $SCOREEYE_WORKSPACE when set, else ./workspace beside app.py; the sidebar can switch folders.
 """
@@ -22,10 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omr_core.catalog.class_sets import DEFAULT_CLASS_SETS_YAML
-from omr_core.training.plan import DEFAULT_PLAN_YAML
+from omr_core.training.plan import DEFAULT_PLAN_YAML, DEFAULT_SOURCE
 
 ENV_VAR = "SCOREEYE_WORKSPACE"
-DEFAULT_SOURCE = "corpus-default"
 DEFAULT_DATASET = "corpus-default-all"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -39,6 +39,11 @@ def check_name(name: str) -> str:
     if not _SAFE_NAME.match(name or ""):
         raise ValueError(f"name must be 1-64 letters, digits, '.', '_' or '-' (not starting with them), but got {name!r}")
     return name
+
+
+def default_dataset_name(source: str | Path, class_set: str) -> str:
+    """The name the Convert form proposes: the source folder's name and the class set (corpus-default-3.1)."""
+    return check_name(f"{Path(str(source).rstrip('/')).name}-{class_set}"[:64])
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,10 @@ class Workspace:
     def jobs(self) -> Path:
         return self.root / "jobs"
 
+    @property
+    def step_times(self) -> Path:
+        return self.root / "step_times.json"
+
     def source(self, name: str) -> Path:
         return self.sources / check_name(name)
 
@@ -111,10 +120,12 @@ class Workspace:
         return not self.list_sources() and not self.list_datasets()
 
 
-def make_default(ws: Workspace, n_pages: int = 60, seed: int = 0, progress=None) -> Path:
-    """First start: pages engraved from music21's corpus (DeepScores format), converted with every class.
+def make_default(ws: Workspace, n_pages: int = 60, seed: int = 0, progress=None, first_stage: bool = True,
+                 has_gpu: bool | None = None) -> Path:
+    """First start: pages engraved from music21's corpus (DeepScores format), converted with every class, and
+    (`first_stage`) the dataset the training plan's first stage trains on, so it can start at once.
 
-    Returns the converted dataset's folder. Generation resumes if a first start was interrupted."""
+    Returns the every-class dataset's folder. Generation resumes if a first start was interrupted."""
     from omr_core.datasets.convert import ConvertConfig, convert_deepscores
     from omr_core.rendering.generate import GenerateConfig, generate
 
@@ -128,4 +139,16 @@ def make_default(ws: Workspace, n_pages: int = 60, seed: int = 0, progress=None)
         seed=seed,
         overwrite=True,
     )
-    return convert_deepscores(config, progress).output
+    output = convert_deepscores(config, progress).output
+    if first_stage:
+        from omr_core.catalog import load_class_sets
+        from omr_core.training.launch import gpu_available
+        from omr_core.training.plan import load_plan
+        from omr_core.training.stage_data import make_stage_dataset, stage_recipe
+
+        plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
+        stage = plan.stages[0]
+        recipe = stage_recipe(ws, stage, plan.settings_for(stage, gpu_available() if has_gpu is None else has_gpu))
+        if recipe.makeable and not recipe.ready:
+            make_stage_dataset(ws, recipe, progress, seed=seed)
+    return output

@@ -7,17 +7,17 @@ import pandas as pd
 import streamlit as st
 
 from omr_core.catalog import load_class_sets
-from omr_core.evaluation.actions import APPLICABLE, apply
-from omr_core.evaluation.cases import case_crop, cell_mask, compare, filter_mask, image_path
-from omr_core.evaluation.run import load_evaluation
+from omr_core.evaluation.actions import APPLICABLE, apply, describe_action
+from omr_core.evaluation.cases import (ROLES, case_crop, case_table, cell_mask, compare, describe_case, filter_mask,
+                                       image_path, one_row_per_case)
+from omr_core.evaluation.run import load_evaluation, training_counts
 from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import FALSE, VERDICTS
 from omr_core.inference.detector import list_registry_models
 from omr_core.inference.images import read_image
-from omr_core.jobs import list_jobs, start_job
 from omr_core.structures.detections import Detections
 from omr_core.training.plan import PlanError, load_plan
-from omr_core.ui import current_workspace, job_panel, require_entry
+from omr_core.ui import current_workspace, job_banner, require_entry, start_watched
 from omr_core.viz.draw import draw_detections, resize_to_width
 from omr_core.viz.evaluation_charts import confusion_figure
 
@@ -26,6 +26,8 @@ GALLERY = 24
 require_entry()
 st.title("Evaluation")
 ws = current_workspace()
+JOBS = "eval-jobs"  # the page's one job banner
+evaluating = job_banner(ws, ("evaluate",), JOBS)
 
 with st.expander("New evaluation", expanded=not ws.list_evaluations()):
     models = [Path(c["dir"]).name for c in list_registry_models(ws)]
@@ -38,12 +40,11 @@ with st.expander("New evaluation", expanded=not ws.list_evaluations()):
         dataset = c2.selectbox("Dataset", datasets, key="eval-dataset")
         split = c3.selectbox("Split", ["val", "test", "train"], key="eval-split")
         conf = c4.number_input("Confidence", 0.01, 0.99, 0.25, 0.05, key="eval-conf")
-        running = [j for j in list_jobs(ws.jobs, "evaluate") if j.state() == "running"]
-        if running:
-            job_panel(running[0], "eval-job")
-        elif st.button("Evaluate", key="eval-start"):
-            start_job(ws.jobs, "evaluate", ["evaluate", model, dataset, "--split", split, "--conf", str(conf),
-                                            "--workspace", str(ws.root)], f"evaluate {model} on {dataset}/{split}")
+        running = evaluating is not None and evaluating.state() == "running"
+        if st.button("Evaluate", key="eval-start", disabled=running, icon=":material/play_arrow:",
+                     help="One evaluation at a time: this one waits for the running one" if running else None):
+            start_watched(ws, JOBS, "evaluate", ["evaluate", model, dataset, "--split", split, "--conf", str(conf),
+                                                 "--workspace", str(ws.root)], f"evaluate {model} on {dataset}/{split}")
             st.rerun()
 
 names = ws.list_evaluations()
@@ -66,6 +67,12 @@ def open_evaluation(name: str):
     return load(str(folder), (folder / "summary.json").stat().st_mtime)
 
 
+def show_cases(cases: dict) -> None:
+    """A suggestion's cases: set the Failures tab's filters and open it."""
+    st.session_state.update({"eval-f-classes": cases.get("classes", []), "eval-f-role": cases.get("role", "either"),
+                             "eval-f-verdicts": cases.get("verdicts", list(VERDICTS)), "eval-tab": "Failures"})
+
+
 name = st.selectbox("Evaluation", names, index=len(names) - 1, key="eval-name")
 summary, boxes = open_evaluation(name)
 st.caption(f"{summary.get('model_name') or summary['model']} on `{summary['dataset']}` ({summary['split']}, "
@@ -80,101 +87,109 @@ row[3].metric("Note completeness", "n/a" if notes["share"] is None else f"{notes
 row[4].metric("Vertical alignment", "n/a" if aligned["share"] is None else f"{aligned['share']:.3f}",
               help=f"{aligned['kept_aligned']} of {aligned['aligned_noteheads']} noteheads in onset columns")
 
-tabs = st.tabs(["Per class", "Confusion", "Failures", "Suggestions", "Compare"])
+tabs = st.tabs(["Per class", "Confusion", "Failures", "Suggestions", "Compare"], key="eval-tab", on_change="rerun")
 
 with tabs[0]:
-    table = pd.DataFrame(summary["per_class"])
-    columns = ["class", "gt", "pred", "tp", "precision", "recall", "f1", "best_conf", "best_f1", "ap50", "ap50_95",
-               *FALSE, "FN"]
-    st.dataframe(table[columns].sort_values("f1"), hide_index=True, key="eval-per-class",
-                 column_config={"best_conf": st.column_config.NumberColumn("F1-best conf", format="%.2f")})
+    if tabs[0].open:  # only the open tab runs
+        table = pd.DataFrame(summary["per_class"])
+        columns = ["class", "gt", "pred", "tp", "precision", "recall", "f1", "best_conf", "best_f1", "ap50", "ap50_95",
+                   *FALSE, "FN"]
+        st.dataframe(table[columns].sort_values("f1"), hide_index=True, key="eval-per-class",
+                     column_config={"best_conf": st.column_config.NumberColumn("F1-best conf", format="%.2f")})
 
 with tabs[1]:
-    event = st.plotly_chart(confusion_figure(summary["confusion"], summary["classes"]), key="eval-confusion",
-                            on_select="rerun", selection_mode="points")
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    if points:
-        true, predicted = points[0]["y"], points[0]["x"]
-        cases = boxes[cell_mask(boxes, true, predicted)]
-        st.markdown(f"**{len(cases)} cases: true {true}, predicted {predicted}**")
-        st.dataframe(cases[["kind", "image", "class", "confidence", "iou", "verdict", "other", "x0", "y0", "x1", "y1"]],
-                     hide_index=True, key="eval-cell-cases")
-    else:
-        st.caption("Click a cell to list its cases.")
+    if tabs[1].open:  # only the open tab runs
+        event = st.plotly_chart(confusion_figure(summary["confusion"], summary["classes"]), key="eval-confusion",
+                                on_select="rerun", selection_mode="points")
+        points = (event or {}).get("selection", {}).get("points", []) if event else []
+        if points:
+            true, predicted = points[0]["y"], points[0]["x"]
+            cases = boxes[cell_mask(boxes, true, predicted)]
+            st.markdown(f"**{len(cases)} cases: true {true}, predicted {predicted}**")
+            st.dataframe(case_table(cases), hide_index=True, key="eval-cell-cases")
+        else:
+            st.caption("Click a cell to list its cases.")
 
 with tabs[2]:
-    f1, f2 = st.columns(2)
-    classes = f1.multiselect("Classes", summary["classes"], key="eval-f-classes")
-    verdicts = f2.multiselect("Verdicts", list(VERDICTS), default=[v for v in VERDICTS if v != "TP"],
-                              key="eval-f-verdicts")
-    f3, f4, f5 = st.columns(3)
-    conf_range = f3.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="eval-f-conf",
-                           help="Ground truth has no confidence: it shows while the range starts at 0")
-    biggest = float(np.ceil(boxes["size"].max())) if len(boxes) else 1.0
-    size_range = f4.slider("Box size (px, square root of the area)", 0.0, biggest, (0.0, biggest), key="eval-f-size")
-    image = f5.selectbox("Image", ["(all)", *sorted(boxes["image"].astype(str).unique())], key="eval-f-image")
-    mask = filter_mask(boxes, classes or None, verdicts or None, conf_range, size_range,
-                       None if image == "(all)" else image)
-    chosen = boxes[mask]
-    counts = chosen["verdict"].astype(str).value_counts()
-    st.markdown(" · ".join(f"**{v}** {int(counts.get(v, 0))}" for v in VERDICTS) + f" · {len(chosen)} boxes")
-    order = chosen.sort_values("confidence", ascending=False, na_position="last")
-    shown = order.head(GALLERY)
-    grid = st.columns(4)
-    for k, (index, case) in enumerate(shown.iterrows()):
-        picture = picture_of(str(image_path(summary, str(case["image"]))))
-        same_image = boxes[boxes["image"] == case["image"]]
-        caption = f"{case['verdict']} · {case['class']}" + (f" as {case['other']}" if case["other"] else "") + \
-            ("" if np.isnan(case["confidence"]) else f" · {case['confidence']:.2f}")
-        grid[k % 4].image(case_crop(picture, case, same_image), caption=caption)
-    if len(chosen) > GALLERY:
-        st.caption(f"The {GALLERY} most confident of {len(chosen)} are shown; narrow the filters to see others.")
-    if len(shown):
-        jump = st.selectbox("Open a full image", sorted(shown["image"].astype(str).unique()), key="eval-jump")
-        picture = picture_of(str(image_path(summary, jump)))
-        on_image = boxes[(boxes["image"] == jump) & mask]
-        class_ids = {c: i for i, c in enumerate(summary["classes"])}
-        drawn = draw_detections(picture, Detections(on_image[["x0", "y0", "x1", "y1"]].to_numpy(),
-                                                    on_image["class"].astype(str).map(class_ids).to_numpy()),
-                                dict(enumerate(summary["classes"])))
-        st.image(resize_to_width(drawn, 1600)[0], caption=f"{jump}: the filtered boxes", width="stretch")
+    if tabs[2].open:  # only the open tab runs
+        f1, f2, f3 = st.columns([3, 2, 3])
+        classes = f1.multiselect("Classes", summary["classes"], key="eval-f-classes")
+        role = f2.radio("Class is the", ROLES, horizontal=True, key="eval-f-role",
+                        format_func={"either": "true or predicted", "true": "true", "predicted": "predicted"}.get,
+                        help="true: the ground truth's class; predicted: the model's; either: both ways")
+        verdicts = f3.multiselect("Verdicts", list(VERDICTS), default=[v for v in VERDICTS if v != "TP"],
+                                  key="eval-f-verdicts")
+        f3, f4, f5 = st.columns(3)
+        conf_range = f3.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="eval-f-conf",
+                               help="Ground truth has no confidence: it shows while the range starts at 0")
+        biggest = float(np.ceil(boxes["size"].max())) if len(boxes) else 1.0
+        size_range = f4.slider("Box size (px, square root of the area)", 0.0, biggest, (0.0, biggest), key="eval-f-size")
+        image = f5.selectbox("Image", ["(all)", *sorted(boxes["image"].astype(str).unique())], key="eval-f-image")
+        mask = filter_mask(boxes, classes or None, verdicts or None, conf_range, size_range,
+                           None if image == "(all)" else image, role=role)
+        chosen = boxes[mask]
+        counts = chosen["verdict"].astype(str).value_counts()
+        st.markdown(" · ".join(f"**{v}** {int(counts.get(v, 0))}" for v in VERDICTS) + f" · {len(chosen)} boxes")
+        order = boxes[one_row_per_case(boxes, mask)].sort_values("confidence", ascending=False, na_position="last")
+        shown = order.head(GALLERY)
+        grid = st.columns(4)
+        for k, (index, case) in enumerate(shown.iterrows()):
+            picture = picture_of(str(image_path(summary, str(case["image"]))))
+            same_image = boxes[boxes["image"] == case["image"]]
+            grid[k % 4].image(case_crop(picture, case, same_image), caption=f"{case['verdict']} · {describe_case(case)}")
+        if len(order) > GALLERY:
+            st.caption(f"The {GALLERY} most confident of {len(order)} cases are shown; narrow the filters to see others.")
+        if len(order) < len(chosen):
+            st.caption("A misread box shows once, as its prediction: its ground truth (an FN) is the same case.")
+        if len(shown):
+            jump = st.selectbox("Open a full image", sorted(shown["image"].astype(str).unique()), key="eval-jump")
+            picture = picture_of(str(image_path(summary, jump)))
+            on_image = boxes[(boxes["image"] == jump) & mask]
+            class_ids = {c: i for i, c in enumerate(summary["classes"])}
+            drawn = draw_detections(picture, Detections(on_image[["x0", "y0", "x1", "y1"]].to_numpy(),
+                                                        on_image["class"].astype(str).map(class_ids).to_numpy()),
+                                    dict(enumerate(summary["classes"])))
+            st.image(resize_to_width(drawn, 1600)[0], caption=f"{jump}: the filtered boxes", width="stretch")
 
 with tabs[3]:
-    found = suggest(summary, boxes)
-    try:
-        plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
-        plan_stages = [stage.name for stage in plan.stages]
-    except PlanError:
-        plan_stages = []
-    card_stage = next((c.get("stage") for c in list_registry_models(ws) if c["dir"] == str(Path(summary["model"]).parent)), None)
-    next_stage = min(plan_stages.index(card_stage) + 1, len(plan_stages) - 1) if card_stage in plan_stages else 0
-    if not found:
-        st.success("No rule fires: no class is below the thresholds the rules watch.")
-    for s in found:
-        with st.container(border=True):
-            st.markdown(f"**{s.rule}** · {s.message}")
-            st.caption("Evidence: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                                                for k, v in s.evidence.items()))
-            st.code(str(s.action), language="json")
-            st.caption(f"Cases: Failures tab with class {s.cases.get('class')} and verdicts {s.cases.get('verdicts')}")
-            model_dir = Path(summary["model"]).parent
-            key = f"eval-apply-{s.rule}-{'-'.join(s.classes)}"
-            if s.action["kind"] == "class_threshold" and (model_dir / "card.json").is_file():
-                if st.button(f"Apply to {model_dir.name}", key=key):
-                    st.success(apply(s, model_dir))
-            elif s.action["kind"] in APPLICABLE and plan_stages:
-                target = st.selectbox("Stage of the training plan", plan_stages, index=next_stage, key=f"{key}-stage")
-                if st.button(f"Apply to stage {target}", key=key):
-                    try:
-                        st.success(apply(s, ws=ws, stage=target))
-                    except ValueError as exc:
-                        st.error(str(exc))
+    if tabs[3].open:  # only the open tab runs
+        found = suggest(summary, boxes, training_counts(summary, list_registry_models(ws), ws.datasets))
+        try:
+            plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
+            plan_stages = [stage.name for stage in plan.stages]
+        except PlanError:
+            plan_stages = []
+        card_stage = next((c.get("stage") for c in list_registry_models(ws) if c["dir"] == str(Path(summary["model"]).parent)), None)
+        next_stage = min(plan_stages.index(card_stage) + 1, len(plan_stages) - 1) if card_stage in plan_stages else 0
+        if not found:
+            st.success("No rule fires: no class is below the thresholds the rules watch.")
+        for s in found:
+            with st.container(border=True):
+                st.markdown(f"**{s.rule}** · {s.message}")
+                (st.warning if s.weak else st.caption)(f"Evidence: {s.evidence_text()}.",
+                                                      **({"icon": ":material/warning:"} if s.weak else {}))
+                st.caption(describe_action(s.action) + ".")
+                key = f"eval-apply-{s.rule}-{'-'.join(s.classes)}"
+                st.button("Show these cases", key=f"{key}-cases", on_click=show_cases, args=(s.cases,),
+                          icon=":material/filter_alt:")
+                model_dir = Path(summary["model"]).parent
+                if s.action["kind"] == "class_threshold" and (model_dir / "card.json").is_file():
+                    if st.button(f"Apply to {model_dir.name}", key=key):
+                        st.success(apply(s, model_dir))
+                elif s.action["kind"] in APPLICABLE and plan_stages:
+                    target = st.selectbox("Stage of the training plan", plan_stages, index=next_stage, key=f"{key}-stage")
+                    if st.button(f"Apply to stage {target}", key=key):
+                        try:
+                            st.success(apply(s, ws=ws, stage=target))
+                        except ValueError as exc:
+                            st.error(str(exc))
 
 with tabs[4]:
-    if len(names) < 2:
-        st.info("Compare needs two evaluations (two models, or one model on clean and scan-like pages).")
-    else:
-        a = st.selectbox("A", names, index=0, key="eval-cmp-a")
-        b = st.selectbox("B", names, index=len(names) - 1, key="eval-cmp-b")
-        delta = compare(open_evaluation(a)[0], open_evaluation(b)[0])
-        st.dataframe(delta, hide_index=True, key="eval-compare")
+    if tabs[4].open:  # only the open tab runs
+        if len(names) < 2:
+            st.info("Compare needs two evaluations (two models, or one model on clean and scan-like pages).")
+        else:
+            a = st.selectbox("A", names, index=0, key="eval-cmp-a")
+            b = st.selectbox("B", names, index=len(names) - 1, key="eval-cmp-b")
+            delta = compare(open_evaluation(a)[0], open_evaluation(b)[0])
+            st.dataframe(delta, hide_index=True, key="eval-compare")

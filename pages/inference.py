@@ -6,15 +6,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from omr_core.inference.detector import SymbolDetector, list_registry_models
 from omr_core.inference.images import ImageInputError, is_pdf, pdf_page_count, read_image
-from omr_core.inference.uploads import IMAGE_TYPES, MODEL_TYPES, UploadError, save_upload
-from omr_core.jobs import list_jobs, start_job
-from omr_core.ui import current_workspace, job_panel, require_entry
-from omr_core.viz.draw import draw_detections, resize_to_width
+from omr_core.inference.uploads import IMAGE_TYPES, MODEL_TYPES, UploadError, download_name, save_upload
+from omr_core.jobs import list_jobs
+from omr_core.ui import current_workspace, job_banner, require_entry, start_watched
+from omr_core.viz.draw import draw_detections, legend_table, resize_to_width
 from omr_core.workspace import Workspace
 
 MIN_CONF = 0.05  # detections are made once at this floor; the slider filters them without running again
@@ -22,6 +21,8 @@ MIN_CONF = 0.05  # detections are made once at this floor; the slider filters th
 require_entry()
 st.title("Inference")
 ws = current_workspace()
+JOBS = "infer-jobs"  # the page's one job banner
+job_banner(ws, ("export",), JOBS)
 uploads = ws.root / "uploads"
 
 
@@ -34,12 +35,13 @@ def load_detector(root: str, model: str, backend: str, trust_pickle: bool, mtime
 left, right = st.columns(2)
 with left:
     origin = st.radio("Image", ["Upload", "Dataset image"], horizontal=True, key="infer-origin")
-    image_path = None
+    image_path, original_name = None, None
     if origin == "Upload":
         uploaded = st.file_uploader("An image or a PDF (png, jpg, tiff, pdf)", type=list(IMAGE_TYPES), key="infer-upload")
         if uploaded is not None:
             try:
                 image_path = save_upload(uploads / "images", uploaded.name, uploaded.getvalue(), IMAGE_TYPES)
+                original_name = uploaded.name
             except UploadError as exc:
                 st.error(str(exc))
     else:
@@ -51,6 +53,7 @@ with left:
             files = sorted((ws.source(source) / "images").glob("*.png"))
             chosen = st.selectbox("Page", [f.name for f in files], key="infer-file") if files else None
             image_path = ws.source(source) / "images" / chosen if chosen else None
+            original_name = chosen
     page, dpi = 0, 240
     if image_path is not None and is_pdf(image_path):
         try:
@@ -93,10 +96,9 @@ with right:
                            help="ONNX Runtime is ~2x faster than PyTorch on CPU")
         if "onnx" not in available and folder.parent == ws.models:
             running = [j for j in list_jobs(ws.jobs, "export") if j.state() == "running"]
-            if running:
-                job_panel(running[0], "infer-export")
-            elif st.button("Export to ONNX (parity-checked)", key="infer-export-start"):
-                start_job(ws.jobs, "export", ["export", name, "--workspace", str(ws.root)], f"export {name}")
+            if not running and st.button("Export to ONNX (parity-checked)", key="infer-export-start",
+                                         icon=":material/bolt:"):
+                start_watched(ws, JOBS, "export", ["export", name, "--workspace", str(ws.root)], f"export {name}")
                 st.rerun()
     else:
         st.info("No registered model yet: train a stage on the Training page, or use a model file of your own.")
@@ -112,7 +114,7 @@ model_path = Path(options[model_key]["dir"]) if model_key in options else Path(m
 try:
     detector = load_detector(str(ws.root), model_key, backend, trust, model_path.stat().st_mtime)
     digest = hashlib.sha256(image_path.read_bytes()).hexdigest()[:16]
-    key = (digest, page, dpi, model_key, backend)
+    key = "-".join(str(part) for part in (digest, page, dpi, model_key, backend))
     if st.session_state.get("infer-key") != key:
         with st.spinner("Detecting..."):
             started = time.perf_counter()
@@ -129,7 +131,8 @@ except (ImageInputError, FileNotFoundError, ValueError, PermissionError) as exc:
 
 found = run.detections
 names_found = sorted(set(found.data["class_name"].tolist()))
-shown_classes = st.multiselect("Classes shown", names_found, default=names_found, key="infer-classes")
+# keyed by the detection: a new image, page, model or backend starts with every class shown
+shown_classes = st.multiselect("Classes shown", names_found, default=names_found, key=f"infer-classes-{key}")
 shown = found[(found.confidence >= conf) & np.isin(found.data["class_name"], shown_classes)]
 
 width, height = run.image_wh
@@ -141,11 +144,16 @@ for column, (label, value) in zip(timing, run.timings_ms.items()):
 
 drawn = draw_detections(image, shown, detector.names, thickness=max(1, round(width / 1200)))
 preview, _ = resize_to_width(drawn, 1600)
-st.image(preview, caption="Detections (boxes coloured by class)", width="stretch")
-
-counts = pd.Series(shown.data["class_name"]).value_counts().rename_axis("class").reset_index(name="boxes")
-st.dataframe(counts, hide_index=True, key="infer-counts")
-document = detector.to_json(shown, run.image_wh, image_path.name)
+picture, key_column = st.columns([3, 1])
+picture.image(preview, caption="Detections (boxes coloured by class)", width="stretch")
+with key_column:  # the legend beside the picture it explains
+    st.markdown("**Colours by class**, and how many boxes of each are drawn")
+    legend = legend_table(shown.data["class_name"], names_found)
+    st.dataframe(legend.style.apply(lambda row: ["", f"background-color: {row['colour']}; color: {row['colour']}", ""],
+                                    axis=1), hide_index=True, key="infer-counts",
+                 column_config={"colour": st.column_config.TextColumn("colour", width="small")})
+document = detector.to_json(shown, run.image_wh, original_name)
 document.update(page=page + 1, conf=conf, timings_ms=run.timings_ms)
-st.download_button("Download JSON", json.dumps(document, indent=1), file_name=f"{image_path.stem}-symbols.json",
-                   mime="application/json", key="infer-download")
+st.download_button("Download JSON", json.dumps(document, indent=1), key="infer-download", mime="application/json",
+                   file_name=download_name(original_name, page + 1 if is_pdf(image_path) else None),
+                   icon=":material/download:")

@@ -1,21 +1,23 @@
 """Training page: start a stage of the plan, watch it live, stop and resume it, read its gates, compare runs."""
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from omr_core.catalog import load_class_sets
-from omr_core.jobs import list_jobs, start_job
-from omr_core.training.plan import PlanError, load_plan
+from omr_core.jobs import duration_text, list_jobs
+from omr_core.training.launch import MODELS, describe_start, measure_args, preview_stage, stage_table
+from omr_core.training.plan import REAL_SCANS, PlanError, load_plan
 from omr_core.training.registry import StageError, balance_preview, list_models, override_gate, prepare_stage
 from omr_core.training.runner import request_stop
 from omr_core.training.runs import list_runs, wandb_sync_command
-from omr_core.ui import require_entry, current_workspace, gpu_available, job_panel
-from omr_core.viz.training_charts import compare_figure, loss_figure, map_figure
+from omr_core.ui import (current_workspace, first_start, gpu_available, job_banner, load_json_file, require_entry,
+                         start_watched)
+from omr_core.viz.training_charts import balance_figure, compare_figure, loss_figure, map_figure
 
 require_entry()
 st.title("Training")
 ws = current_workspace()
+first_start(ws, "training-init")
 try:
     plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
 except PlanError as exc:
@@ -23,124 +25,214 @@ except PlanError as exc:
     st.stop()
 has_gpu = gpu_available()
 st.caption(f"Plan **{plan.name}** from `{ws.training_plan_yaml}` · "
-           + ("GPU found" if has_gpu else "no GPU: stages use the plan's CPU fallback (for checking, not results)"))
+           + ("GPU found" if has_gpu else "no GPU: stages use the plan's CPU fallback, short runs sized to finish here"))
 
-for job in list_jobs(ws.jobs, "train")[:1] + list_jobs(ws.jobs, "check")[:1]:
-    if job.state() == "running":
-        job_panel(job, f"training-{job.info['kind']}")
+JOBS = "training-jobs"  # the page's one job banner
+job_banner(ws, ("train", "check", "measure", "stage-data"), JOBS)
 
-tabs = st.tabs(["Stages", "Runs", "Compare", "Pipeline check"])
+tabs = st.tabs(["Stages", "Runs", "Compare", "Pipeline check"], key="training-tab", on_change="rerun")
 models = list_models(ws)
 
 with tabs[0]:
-    rows = []
-    for stage in plan.stages:
-        cards = [c for c in models if c["plan"] == plan.name and c["stage"] == stage.name]
-        card = cards[-1] if cards else None
-        rows.append({"stage": stage.name, "class set": f"{stage.class_set.name} ({len(stage.class_set)})",
-                     "dataset": stage.dataset, "dataset ready": stage.dataset in ws.list_datasets(),
-                     "starts from": stage.start_from, "gate": stage.gate,
-                     "model": card["name"] if card else "", "mAP50": card["metrics"].get("mAP50") if card else None,
-                     "gate result": ("passed" if card["gate_passed"] else "overridden" if card.get("override") else "failed") if card else ""})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="training-stages")
-    stage_name = st.selectbox("Stage", [s.name for s in plan.stages], key="training-stage")
-    stage = plan.stage(stage_name)
-    settings = plan.settings_for(stage, has_gpu)
-    st.write({k: getattr(settings, k) for k in ("model", "imgsz", "epochs", "batch", "nbs", "patience", "amp", "device")})
-    if stage.dataset in ws.list_datasets() and settings.balance:
-        images, balanced = balance_preview(ws.dataset(stage.dataset), settings.balance)
-        names = sorted(balanced.before, key=balanced.before.get)
-        fig = go.Figure([go.Bar(name="before", x=names, y=[balanced.before[n] for n in names]),
-                         go.Bar(name="balanced", x=names, y=[balanced.after.get(n, 0) for n in names])])
-        fig.update_layout(title=f"Boxes per class in training: {len(images)} images -> {len(balanced.indices)} listed",
-                          barmode="group", yaxis_type="log", height=360)
-        st.plotly_chart(fig, key="training-balance")
-        if balanced.short:
-            st.warning("Under the minimum even after oversampling (the data does not allow more): "
-                       + ", ".join(f"{k} {v}" for k, v in balanced.short.items()))
-    cols = st.columns(2)
-    wandb_mode = cols[0].radio("Weights & Biases", ["offline", "online", "off"], horizontal=True, key="training-wandb",
-                               help="Offline logs into the run folder (upload later with wandb sync); online needs a key")
-    wandb_key = cols[1].text_input("W&B API key (kept in this session only)", type="password", key="training-wandb-key",
-                                   disabled=wandb_mode != "online")
-    if st.button("Start this stage", type="primary", key="training-start"):
-        try:
-            run_dir = prepare_stage(ws, plan, stage.name, has_gpu, wandb=wandb_mode)
-            start_job(ws.jobs, "train", ["train", str(run_dir)], f"train {run_dir.name}",
-                      extra_env={"WANDB_API_KEY": wandb_key} if wandb_key else None)
-            st.rerun()
-        except StageError as exc:
-            st.error(str(exc))
-    failed = [c for c in models if c["plan"] == plan.name and c["stage"] == stage.name and not c["gate_passed"]
-              and not c.get("override")]
-    if failed:
-        with st.expander(f"Stage {stage.name}'s latest model failed its gate: go on anyway"):
-            reason = st.text_input("Why", key="training-override-reason")
-            if st.button("Override the gate", key="training-override", disabled=not reason):
-                override_gate(ws, failed[-1]["name"], reason)
-                st.rerun()
+    if tabs[0].open:  # only the open tab runs
+        st.dataframe(pd.DataFrame(stage_table(ws, plan, models)), hide_index=True, key="training-stages")
+        stage_name = st.selectbox("Stage", [s.name for s in plan.stages], key="training-stage")
+        stage = plan.stage(stage_name)
+        plan_settings = plan.settings_for(stage, has_gpu)
+
+        with st.container(border=True):
+            st.markdown(f"**Before stage {stage.name} starts** · class set {stage.class_set.name} "
+                        f"({len(stage.class_set)} classes) · starts from {describe_start(plan, stage)}")
+            # -- the settings of this run: the plan's on this machine, changed here for this run only
+            c = st.columns(4)
+            from_yaml = stage.start_from == "none"
+            model = c[0].selectbox("Model", sorted({plan_settings.model, *MODELS}), key=f"training-model-{stage.name}",
+                                   index=sorted({plan_settings.model, *MODELS}).index(plan_settings.model),
+                                   disabled=not from_yaml,
+                                   help="Built from its YAML; a stage that starts from earlier weights keeps their model")
+            imgsz = c[1].number_input("Image size (px)", 64, 4096, plan_settings.imgsz, step=32,
+                                      key=f"training-imgsz-{stage.name}")
+            batch = c[2].number_input("Batch", 1, 256, plan_settings.batch, key=f"training-batch-{stage.name}")
+            changes = {k: v for k, v in (("model", model), ("imgsz", int(imgsz)), ("batch", int(batch)))
+                       if v != getattr(plan_settings, k)}
+            preview = preview_stage(ws, plan, stage.name, has_gpu, changes)
+            default_epochs = preview.settings.epochs  # the plan's, or what the time budget allows
+            epochs = c[3].number_input("Epochs", 1, 10_000, default_epochs, key=f"training-epochs-{stage.name}-{default_epochs}")
+            if epochs != default_epochs:
+                preview = preview_stage(ws, plan, stage.name, has_gpu, {**changes, "epochs": int(epochs)})
+            s = preview.settings
+            st.caption(f"Also: nominal batch {s.nbs} · patience {s.patience} · device {s.device} · "
+                       f"mixed precision {'on' if s.amp else 'off'} · {s.workers} loader workers · "
+                       + (f"class balancing to {s.balance.get('min_instances')} boxes a class (repeats at most "
+                          f"{s.balance.get('max_repeat')}x)" if s.balance else "no class balancing"))
+
+            # -- the dataset, or the one click that makes it
+            recipe = preview.recipe
+            if recipe.ready:
+                st.markdown(f"Dataset **{stage.dataset}**: {preview.n_images:,} training images"
+                            + (f" ({preview.n_train:,} per epoch after class balancing)" if preview.n_train != preview.n_images else "")
+                            + f", {preview.n_val:,} for validation"
+                            + (f", tiles of {preview.dataset_tile_px} px" if preview.dataset_tile_px else ", whole pages"))
+            elif recipe.makeable:
+                st.warning(f"Dataset **{stage.dataset}** is not made yet. One click makes it: {recipe.describe()}.",
+                           icon=":material/dataset:")
+                making = any(j.state() == "running" for j in list_jobs(ws.jobs, "stage-data"))
+                if st.button(f"Make {stage.dataset}", key="training-make-data", icon=":material/build:", disabled=making,
+                             help="A dataset is being made: one at a time" if making else None):
+                    start_watched(ws, JOBS, "stage-data", recipe.cli_args(ws.root), f"make {stage.dataset}")
+                    st.rerun()
+            elif recipe.source == REAL_SCANS:
+                st.warning(f"Dataset **{stage.dataset}** is not there yet: {recipe.describe()}.", icon=":material/dataset:")
+                st.page_link("pages/annotation.py", label="Label and export real scans", icon=":material/edit:")
+            else:
+                st.warning(f"Dataset **{stage.dataset}** is made from source {recipe.source}, which this workspace does "
+                           "not have: generate it on the Dataset page (Generate tab), or set the stage's `source` in "
+                           "the training plan.", icon=":material/dataset:")
+
+            # -- how long it will take here, from a training step measured on this machine
+            if preview.estimate is not None:
+                e, t = preview.estimate, preview.timing
+                m = st.columns([1, 3])
+                m[0].metric("Estimated duration", duration_text(e.total_s))
+                m[1].caption(f"{e.epochs} epochs of {duration_text(e.epoch_s)} ({e.n_train:,} training and {e.n_val:,} "
+                             f"validation images). Measured here: {t.per_train_image_s:.2f} s per training image and "
+                             f"{t.val_s:.2f} s per validation image ({t.model}, {t.imgsz} px, batch {t.batch}, "
+                             f"{t.device}; {t.date}).")
+            elif recipe.ready:
+                title = (f"measure a training step ({s.model.removesuffix('.yaml')}, {s.imgsz} px, batch {s.batch}, "
+                         f"{s.device})")
+                tries = [j for j in list_jobs(ws.jobs, "measure") if j.info.get("title") == title]
+                if tries and tries[0].state() != "running":  # measured once already: never again on its own
+                    st.warning(f"No measured step for these settings: the last measurement {tries[0].state()}"
+                               + (f" ({tries[0].summary()['result']})" if tries[0].summary()["result"] else "") + ".",
+                               icon=":material/timer_off:")
+                    if st.button("Measure again", key="training-measure-again", icon=":material/timer:"):
+                        start_watched(ws, JOBS, "measure", measure_args(preview, ws), title)
+                        st.rerun()
+                else:
+                    if not (tries and tries[0].state() == "running"):
+                        start_watched(ws, JOBS, "measure", measure_args(preview, ws), title)
+                        st.rerun()
+                    st.info("Measuring a training step on this machine for the estimate (about 20 s)…",
+                            icon=":material/timer:")
+            for note in preview.notes:
+                (st.warning if note.level == "warning" else st.info)(note.text, icon=":material/info:")
+
+            if recipe.ready and s.balance:
+                with st.expander("Class balancing: boxes per class before and after"):
+                    images, balanced = balance_preview(ws.dataset(stage.dataset), s.balance)
+                    st.plotly_chart(balance_figure(balanced.before, balanced.after, len(images), len(balanced.indices)),
+                                    key="training-balance")
+                    if balanced.short:
+                        st.warning("Under the minimum even after oversampling (the data does not allow more): "
+                                   + ", ".join(f"{k} {v:,}" for k, v in balanced.short.items()))
+            cols = st.columns(2)
+            wandb_mode = cols[0].radio("Weights & Biases", ["offline", "online", "off"], horizontal=True, key="training-wandb",
+                                       help="Offline logs into the run folder (upload later with wandb sync); online needs a key")
+            wandb_key = cols[1].text_input("W&B API key (kept in this session only)", type="password", key="training-wandb-key",
+                                           disabled=wandb_mode != "online")
+            training = next((j for j in list_jobs(ws.jobs, "train") if j.state() == "running"), None)
+            if st.button("Start this stage", type="primary", key="training-start", icon=":material/play_arrow:",
+                         disabled=training is not None,
+                         help=f"{training.info.get('title')} is running: one training at a time" if training else None):
+                try:
+                    run_dir = prepare_stage(ws, plan, stage.name, has_gpu, wandb=wandb_mode, overrides=preview.overrides,
+                                            estimate_s=preview.estimate.total_s if preview.estimate else None)
+                    start_watched(ws, JOBS, "train", ["train", str(run_dir)], f"train {run_dir.name}",
+                                  extra_env={"WANDB_API_KEY": wandb_key} if wandb_key else None)
+                    st.rerun()
+                except StageError as exc:
+                    st.error(str(exc))
+        failed = [c for c in models if c["plan"] == plan.name and c["stage"] == stage.name and not c["gate_passed"]
+                  and not c.get("override")]
+        if failed:
+            with st.expander(f"Stage {stage.name}'s latest model failed its gate: go on anyway"):
+                reason = st.text_input("Why", key="training-override-reason")
+                if st.button("Override the gate", key="training-override", disabled=not reason):
+                    override_gate(ws, failed[-1]["name"], reason)
+                    st.rerun()
 
 with tabs[1]:
-    runs = list_runs(ws.runs)
-    if not runs:
-        st.info("No run yet: start a stage.")
-    else:
-        chosen = st.selectbox("Run", [r.name for r in runs], key="training-run")
+    if tabs[1].open:  # only the open tab runs
+        runs = list_runs(ws.runs)
+        if not runs:
+            st.info("No run yet: start a stage.")
+        else:
+            chosen = st.selectbox("Run", [r.name for r in runs], key="training-run")
 
-        @st.fragment(run_every=2.0)
-        def live() -> None:
-            run = next(r for r in list_runs(ws.runs) if r.name == chosen)
-            cols = st.columns(4)
-            cols[0].metric("State", run.state)
-            cols[1].metric("Epoch", f"{run.epochs_done} / {run.spec['settings'].get('epochs', '?')}")
-            last = run.epochs[-1] if run.epochs else {}
-            cols[2].metric("mAP@0.5", f"{last.get('metrics', {}).get('metrics/mAP50(B)', 0):.3f}" if last else "-")
-            cols[3].metric("Epoch time", f"{last.get('epoch_seconds', 0):.0f} s" if last else "-")
-            if run.state == "running" and st.button("Stop", key="training-stop"):
-                request_stop(run.run_dir)
-            if run.resumable and st.button("Resume", key="training-resume"):
-                start_job(ws.jobs, "train", ["train", str(run.run_dir), "--resume"], f"resume {run.name}")
-            left, right = st.columns(2)
-            left.plotly_chart(loss_figure(run.events), key="training-loss")
-            right.plotly_chart(map_figure(run.events), key="training-map")
-            for fallback in run.fallbacks:
-                st.info(fallback.get("reason") or fallback.get("message", ""))
-            for alert in run.alerts:
-                st.warning(f"**{alert['kind']}** ({alert['subject']}, epoch {alert['epoch']}): {alert['message']}. "
-                           f"Recommended: {alert['action']}")
-            per_class = (run.final or last or {}).get("per_class")
-            if per_class:
-                st.dataframe(pd.DataFrame(per_class).T.sort_values("f1"), key="training-per-class")
-            if run.gates:
-                for group, results in run.gates.items():
-                    st.markdown(f"**{group}**")
-                    st.dataframe(pd.DataFrame(results)[["metric", "bound", "threshold", "value", "status"]],
-                                 hide_index=True, key=f"training-gate-{group}")
-            sync = wandb_sync_command(run.run_dir)
-            if sync:
-                st.caption(f"W&B ran offline; to upload: `{sync}`")
+            @st.fragment(run_every=2.0)
+            def live() -> None:
+                run = next(r for r in list_runs(ws.runs) if r.name == chosen)
+                cols = st.columns(5)
+                cols[0].metric("State", run.state)
+                batch = run.latest_batch if run.state == "running" else None
+                cols[1].metric("Epoch", f"{batch['epoch'] if batch else run.epochs_done} of {run.spec['settings'].get('epochs', '?')}",
+                               help=f"{run.epochs_done} finished")
+                cols[2].metric("Batch", f"{batch['batch']:,}" if batch else "-", help="of the epoch running (every 10th)")
+                last = run.epochs[-1] if run.epochs else {}
+                cols[3].metric("mAP@0.5", f"{last.get('metrics', {}).get('metrics/mAP50(B)', 0):.3f}" if last else "-")
+                estimate = run.spec.get("estimate_s")
+                cols[4].metric("Time", duration_text(run.seconds) or "-",
+                               help=None if estimate is None else f"estimated {duration_text(estimate)} before it started")
+                if estimate is not None:
+                    cols[4].caption(f"estimated {duration_text(estimate)}")
+                if run.state == "running" and st.button("Stop", key="training-stop", icon=":material/stop_circle:"):
+                    request_stop(run.run_dir)
+                if run.resumable and st.button("Resume", key="training-resume", icon=":material/play_arrow:"):
+                    start_watched(ws, JOBS, "train", ["train", str(run.run_dir), "--resume"], f"resume {run.name}")
+                    st.rerun(scope="app")
+                left, right = st.columns(2)
+                left.plotly_chart(loss_figure(run.events), key="training-loss")
+                right.plotly_chart(map_figure(run.events), key="training-map")
+                for fallback in run.fallbacks:
+                    st.info(fallback.get("reason") or fallback.get("message", ""))
+                for alert in run.alerts:
+                    st.warning(f"**{alert['kind']}** ({alert['subject']}, epoch {alert['epoch']}): {alert['message']}. "
+                               f"Recommended: {alert['action']}")
+                per_class = (run.final or last or {}).get("per_class")
+                if per_class:
+                    st.dataframe(pd.DataFrame(per_class).T.sort_values("f1"), key="training-per-class")
+                if run.gates:
+                    for group, results in run.gates.items():
+                        st.markdown(f"**{group}**")
+                        st.dataframe(pd.DataFrame(results)[["metric", "bound", "threshold", "value", "status"]],
+                                     hide_index=True, key=f"training-gate-{group}")
+                sync = wandb_sync_command(run.run_dir)
+                if sync:
+                    st.caption(f"W&B ran offline; to upload: `{sync}`")
 
-        live()
+            live()
 
 with tabs[2]:
-    runs = list_runs(ws.runs)
-    picked = st.multiselect("Runs", [r.name for r in runs], default=[r.name for r in runs[:2]], key="training-compare")
-    chosen_runs = [r for r in runs if r.name in picked]
-    if chosen_runs:
-        st.plotly_chart(compare_figure({r.name: r.events for r in chosen_runs}), key="training-compare-map")
-        st.dataframe(pd.DataFrame([{"run": r.name, "stage": r.spec.get("stage"), "state": r.state, "epochs": r.epochs_done,
-                                    **{k: v for k, v in ((r.final or {}).get("metrics") or {}).items()
-                                       if k.startswith("metrics/")}} for r in chosen_runs]),
-                     hide_index=True, key="training-compare-table")
+    if tabs[2].open:  # only the open tab runs
+        runs = list_runs(ws.runs)
+        picked = st.multiselect("Runs", [r.name for r in runs], default=[r.name for r in runs[:2]], key="training-compare")
+        chosen_runs = [r for r in runs if r.name in picked]
+        if chosen_runs:
+            st.plotly_chart(compare_figure({r.name: r.events for r in chosen_runs}), key="training-compare-map")
+            st.dataframe(pd.DataFrame([{"run": r.name, "stage": r.spec.get("stage"), "state": r.state, "epochs": r.epochs_done,
+                                        **{k: v for k, v in ((r.final or {}).get("metrics") or {}).items()
+                                           if k.startswith("metrics/")}} for r in chosen_runs]),
+                         hide_index=True, key="training-compare-table")
 
 with tabs[3]:
-    st.markdown("The plan's early check: 10 samples load, the model builds, one epoch trains, one image is predicted.")
-    datasets = ws.list_datasets()
-    dataset = st.selectbox("Dataset", datasets, key="training-check-dataset") if datasets else None
-    if dataset and st.button("Run the check", key="training-check"):
-        start_job(ws.jobs, "check", ["check", str(ws.dataset(dataset)), "--json", str(ws.jobs / "last-check.json")],
-                  f"check {dataset}")
-        st.rerun()
-    result = ws.jobs / "last-check.json"
-    if result.is_file():
-        st.dataframe(pd.read_json(result)[["name", "passed", "seconds", "detail"]], hide_index=True, key="training-check-result")
+    if tabs[3].open:  # only the open tab runs
+        st.markdown("The plan's early check: 10 samples load, the model builds, one epoch trains, one image is predicted.")
+        datasets = ws.list_datasets()
+        dataset = st.selectbox("Dataset", datasets, key="training-check-dataset") if datasets else None
+        if dataset and st.button("Run the check", key="training-check", icon=":material/checklist:"):
+            start_watched(ws, JOBS, "check", ["check", str(ws.dataset(dataset)), "--json", str(ws.jobs / "last-check.json")],
+                          f"check {dataset}")
+            st.rerun()
+        result = load_json_file(ws.jobs / "last-check.json")
+        if result:
+            table = pd.DataFrame(result)
+            table["result"] = table["passed"].map({True: "passed", False: "FAILED"})
+            table["first line"] = table["detail"].str.split("\n").str[0]
+            st.dataframe(table[["description", "result", "seconds", "first line"]], hide_index=True,
+                         key="training-check-result")
+            for step in result:
+                if not step["passed"]:
+                    st.error(f"{step['description']}: failed. {step['detail'].splitlines()[0]}", icon=":material/error:")
+            if len(result) == 4 and all(step["passed"] for step in result):
+                st.success("Every step passed: the pipeline works end to end.", icon=":material/check_circle:")

@@ -1,6 +1,8 @@
 import time
 
-from omr_core.jobs import ProgressFile, list_jobs, start_job
+import pytest
+
+from omr_core.jobs import ProgressFile, duration_text, list_jobs, progress_text, start_job
 
 
 def test_job_runs_in_its_own_process_and_reports_progress(tmp_path):
@@ -34,3 +36,29 @@ def test_extra_env_reaches_the_process_but_not_the_job_file(tmp_path):
     job = start_job(tmp_path, "classes", ["classes"], extra_env={"WANDB_API_KEY": "secret-123"})
     assert job.wait(60) == "done"
     assert "secret-123" not in (job.folder / "job.json").read_text()
+
+
+@pytest.mark.parametrize("progress, fraction, words", [
+    ({"done": 0, "total": 0, "message": ""}, None, "starting"),  # never "0/?"
+    ({"done": 0, "total": 0, "message": "preparing: building the model"}, None, "preparing: building the model"),
+    ({"done": 12, "total": 60, "message": "page-12.png"}, 0.2, "page-12.png · 12 of 60"),
+    ({"done": 146, "total": 368, "message": "epoch 2 of 4, batch 54 of 92", "counts": False}, 146 / 368,
+     "epoch 2 of 4, batch 54 of 92 · 40%"),
+    ({"done": 9, "total": 4}, 1.0, "9 of 4"),
+])
+def test_progress_reads_as_words(progress, fraction, words):
+    got_fraction, got_words = progress_text(progress)
+    assert got_words == words and (got_fraction == pytest.approx(fraction) if fraction else got_fraction is None)
+
+
+@pytest.mark.parametrize("seconds, text", [(None, ""), (4.2, "4 s"), (245, "4 min 05 s"), (7800, "2 h 10 min")])
+def test_durations_read_as_words(seconds, text):
+    assert duration_text(seconds) == text
+
+
+def test_a_finished_job_summarises_itself(tmp_path):
+    job = start_job(tmp_path, "classes", ["classes"], "class sets")
+    assert job.wait(60) == "done"
+    summary = job.summary()
+    assert summary["job"] == "class sets" and summary["state"] == "done" and summary["took"].endswith("s")
+    assert summary["result"] == ""  # no message of its own: nothing raw like "done" shown as a result

@@ -1,6 +1,8 @@
+import json
+
 import pytest
 
-from omr_core.workspace import DEFAULT_DATASET, Workspace, check_name, make_default
+from omr_core.workspace import DEFAULT_DATASET, Workspace, check_name, default_dataset_name, make_default
 
 
 def test_open_makes_the_layout_and_copies_class_sets(tmp_path):
@@ -24,8 +26,22 @@ def test_names_never_become_paths_outside(name):
 def test_default_workspace_is_a_real_converted_set(tmp_path):
     ws = Workspace.open(tmp_path / "ws")
     seen = []
-    dataset = make_default(ws, n_pages=4, progress=lambda done, total, message: seen.append((done, total, message)))
+    dataset = make_default(ws, n_pages=4, progress=lambda done, total, message: seen.append((done, total, message)),
+                           has_gpu=False)
     assert seen[0][1] == 4  # the generator reports against the pages asked for, before the conversion does
     assert any("(" in m and "pages)" in m for _, _, m in seen)  # "piece (font, n pages)" from the generator
-    assert dataset.name == DEFAULT_DATASET and ws.list_datasets() == [DEFAULT_DATASET] and not ws.is_empty()
+    # the every-class set, and the training plan's first stage's own (so stage 3.1 can start at once)
+    assert dataset.name == DEFAULT_DATASET and ws.list_datasets() == ["corpus-3.1", DEFAULT_DATASET]
+    assert not ws.is_empty()
+    first = json.loads((ws.dataset("corpus-3.1") / "conversion.json").read_text())["config"]
+    assert (first["class_set"], first["tile_px"], first["overlap_px"]) == ("3.1", 640, 96)  # CPU: 640-px tiles
     assert (dataset / "reports" / "report.html").is_file() and (dataset / "index.parquet").is_file()
+
+
+@pytest.mark.parametrize("source, class_set, name", [
+    ("/w/sources/corpus-default", "3.1", "corpus-default-3.1"),
+    ("/w/sources/corpus-default/", "all", "corpus-default-all"),
+    ("deepscores", "3.4", "deepscores-3.4"),
+])
+def test_the_convert_form_names_a_dataset_after_its_source_and_class_set(source, class_set, name):
+    assert default_dataset_name(source, class_set) == name

@@ -45,6 +45,11 @@ class DatasetIndex:
         frame = self.frame if split is None else self.frame[self.frame["split"] == split]
         return sorted(frame["image"].unique().tolist())
 
+    def class_counts(self, split: str | None = None) -> dict[str, int]:
+        """Boxes per class name (in one split, or all)."""
+        frame = self.frame if split is None else self.frame[self.frame["split"] == split]
+        return {str(k): int(v) for k, v in frame["class_name"].value_counts().items() if v > 0}
+
     def images_with_class(self, class_name: str, split: str | None = None) -> list[str]:
         frame = self.frame[self.frame["class_name"] == class_name]
         if split is not None:

@@ -5,6 +5,7 @@
     oversample       the chosen stage of the workspace's training plan gets balance.boost[class] doubled
                      (the class's wanted count and repeat cap in class-balanced sampling)
     resolution       the chosen stage's imgsz grows by the factor (rounded up to a multiple of 32)
+    train_longer     the chosen stage's epochs grow by the factor (for a class too common to oversample)
     label_more       the class joins the labelling queue's wanted classes (real_scans/wanted.json): scans
                      predicted to hold it come first; then the class is oversampled as above
     merge_pair       not carried out: merging two classes changes the class set and every label; the page
@@ -21,7 +22,7 @@ from pathlib import Path
 from omr_core.annotation.queue import add_wanted
 from omr_core.evaluation.suggestions import Suggestion
 
-APPLICABLE = ("class_threshold", "oversample", "resolution", "label_more")
+APPLICABLE = ("class_threshold", "oversample", "resolution", "label_more", "train_longer")
 
 
 def _action(suggestion: Suggestion | dict) -> dict:
@@ -43,7 +44,26 @@ def apply(suggestion: Suggestion | dict, model_dir: Path | None = None, ws=None,
         return f"wanted in labelling: {', '.join(wanted)}; " + _oversample(ws, stage, [action["class"]])
     if kind == "oversample":
         return _oversample(ws, stage, action.get("classes") or [action["class"]])
+    if kind == "train_longer":
+        return _train_longer(ws, stage, float(action.get("epochs_factor", 2)))
     return _resolution(ws, stage, float(action.get("imgsz_factor", 1.5)))
+
+
+def describe_action(action: dict) -> str:
+    """What applying a suggestion's action does, in words."""
+    kind = action.get("kind")
+    classes = " and ".join(action.get("classes") or [action.get("class", "")])
+    return {
+        "class_threshold": f"Apply writes confidence {action.get('conf')} for {classes} on the model's card; the "
+                           "detector then keeps that class's boxes from there on",
+        "oversample": f"Apply doubles the class-balancing boost of {classes} on the chosen stage of the plan",
+        "label_more": f"Apply puts scans that hold {classes} first in the labelling queue, and oversamples it on "
+                      "the chosen stage",
+        "resolution": f"Apply multiplies the chosen stage's imgsz by {action.get('imgsz_factor', 1.5):g}",
+        "train_longer": f"Apply multiplies the chosen stage's epochs by {action.get('epochs_factor', 2):g}",
+        "merge_pair": f"Merging {classes} changes the class set and every label: decide it in class_sets.yaml "
+                      "(the workbench does not do it)",
+    }.get(kind, f"no action the workbench carries out ({kind})")
 
 
 def _class_threshold(action: dict, model_dir: Path | None) -> str:
@@ -83,3 +103,12 @@ def _resolution(ws, stage: str, factor: float) -> str:
     new = int(math.ceil(imgsz * factor / 32) * 32)
     update_stage(ws.training_plan_yaml, stage, {"imgsz": new})
     return f"stage {stage}: imgsz {imgsz} -> {new}"
+
+
+def _train_longer(ws, stage: str, factor: float) -> str:
+    from omr_core.training.plan_edit import update_stage
+
+    epochs = _stage_settings(ws, stage).epochs
+    new = int(math.ceil(epochs * factor))
+    update_stage(ws.training_plan_yaml, stage, {"epochs": new})
+    return f"stage {stage}: epochs {epochs} -> {new}"

@@ -1,5 +1,12 @@
 """Failure cases of an evaluation: filtering its box table, a confusion cell's cases, crops to look at, and
-the per-class comparison of two evaluations. `boxes` is the table of `run.evaluate` (boxes.parquet)."""
+the per-class comparison of two evaluations. `boxes` is the table of `run.evaluate` (boxes.parquet).
+
+Every case is read one way, as the confusion matrix reads it: "true X, predicted Y". A row of the table is a
+prediction (`class` is what was predicted; for a misclassification `other` is the true class) or a ground-truth
+box (`class` is the true class; for a misread one `other` is what was predicted). `true_predicted` turns both
+into the true and the predicted class of each row ("" where there is none: background, or missed), and the
+class filter matches the true class, the predicted class, or either.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +18,70 @@ import numpy as np
 from omr_core.evaluation.verdicts import BACKGROUND_FP
 
 BACKGROUND = "background"
+ROLES = ("either", "true", "predicted")  # what the class filter matches
 
 
-def filter_mask(boxes, classes=None, verdicts=None, conf_range=None, size_range=None, image=None) -> np.ndarray:
-    """Rows that pass every given filter (None: no filter). Ground truth has no confidence: a confidence
-    range keeps it only when the range starts at 0."""
+def true_predicted(boxes) -> tuple[np.ndarray, np.ndarray]:
+    """(true class, predicted class) of every row, as (n,) object arrays of names; "" where the case has none
+    (a false positive has no true class, a missed box no predicted one)."""
+    kind, cls, verdict, other = (boxes[c].astype(str).to_numpy() for c in ("kind", "class", "verdict", "other"))
+    pred = kind == "pred"
+    true = np.where(pred, np.where(verdict == "TP", cls, np.where(verdict == "misclassification", other, "")), cls)
+    predicted = np.where(pred, cls, np.where(verdict == "TP", cls, other))
+    return true.astype(object), predicted.astype(object)
+
+
+def describe_case(case) -> str:
+    """One case in the matrix's words: "true X, predicted Y", "true X, missed", "predicted Y on background"."""
+    true, predicted = (a[0] for a in true_predicted(case.to_frame().T))
+    if true and predicted:
+        words = f"true {true}, predicted {predicted}"
+    elif true:
+        words = f"true {true}, missed"
+    else:
+        where = {"FP-duplicate": "a duplicate", "FP-localisation": "badly placed"}.get(str(case["verdict"]), "on background")
+        words = f"predicted {predicted}, {where}"
+    conf = case["confidence"]
+    return words + ("" if conf is None or np.isnan(conf) else f" · {conf:.2f}")
+
+
+def case_table(boxes):
+    """The rows as a person reads them: true and predicted class (background / missed where there is none),
+    verdict, where (image and box), confidence and IoU."""
+    import pandas as pd
+
+    true, predicted = true_predicted(boxes)
+    return pd.DataFrame({
+        "true": np.where(true == "", BACKGROUND, true), "predicted": np.where(predicted == "", "missed", predicted),
+        "verdict": boxes["verdict"].astype(str).to_numpy(), "image": boxes["image"].astype(str).to_numpy(),
+        "confidence": boxes["confidence"].to_numpy(), "IoU": boxes["iou"].to_numpy(),
+        "box (x0, y0, x1, y1)": [f"{a:.0f}, {b:.0f}, {c:.0f}, {d:.0f}" for a, b, c, d in
+                                 boxes[["x0", "y0", "x1", "y1"]].to_numpy()],
+    })
+
+
+def one_row_per_case(boxes, mask: np.ndarray) -> np.ndarray:
+    """`mask` without the ground-truth rows of misread boxes whose prediction is selected too: a whole note
+    read as a half note is one case, not a misclassification and an FN."""
+    kind, verdict, other = (boxes[c].astype(str).to_numpy() for c in ("kind", "verdict", "other"))
+    shown_misread = mask & (kind == "pred") & (verdict == "misclassification")
+    if not shown_misread.any():
+        return mask
+    return mask & ~((kind == "gt") & (verdict == "FN") & (other != ""))
+
+
+def filter_mask(boxes, classes=None, verdicts=None, conf_range=None, size_range=None, image=None,
+                role: str = "either") -> np.ndarray:
+    """Rows that pass every given filter (None: no filter). `classes` match the rows' true class, predicted
+    class, or either (`role`). Ground truth has no confidence: a confidence range keeps it only when the range
+    starts at 0."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, but got {role!r}")
     mask = np.ones(len(boxes), dtype=bool)
     if classes:
-        mask &= boxes["class"].isin(classes).to_numpy()
+        true, predicted = true_predicted(boxes)
+        wanted = np.isin(true, list(classes)), np.isin(predicted, list(classes))
+        mask &= {"true": wanted[0], "predicted": wanted[1], "either": wanted[0] | wanted[1]}[role]
     if verdicts:
         mask &= boxes["verdict"].isin(verdicts).to_numpy()
     if conf_range is not None:

@@ -158,3 +158,16 @@ def load_evaluation(folder: Path) -> tuple[dict, object]:
 
     folder = Path(folder)
     return json.loads((folder / "summary.json").read_text()), pd.read_parquet(folder / "boxes.parquet")
+
+
+def training_counts(summary: dict, cards: list[dict], datasets_root: Path) -> dict[str, int] | None:
+    """Boxes per class in the training split of the data the evaluated model was trained on (its card's
+    `data`, a dataset under `datasets_root`), or None when that is not known or not there."""
+    from omr_core.datasets.index import DatasetIndex
+
+    model_dir = str(Path(summary["model"]).parent)
+    card = next((c for c in cards if c.get("dir") == model_dir), None)
+    dataset = Path(datasets_root) / str(card.get("data")) if card and card.get("data") else None
+    if dataset is None or not (dataset / "index.parquet").is_file():
+        return None
+    return DatasetIndex.open(dataset).class_counts("train") or None

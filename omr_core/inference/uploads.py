@@ -7,6 +7,7 @@ An uploaded name is only read for its suffix (checked against a list); the file 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from omr_core.fileio import write_atomic
@@ -36,3 +37,11 @@ def save_upload(folder: Path, name: str, data: bytes, allowed: tuple[str, ...], 
     if not target.exists():
         write_atomic(target, data)
     return target
+
+
+def download_name(original: str | None, page: int | None = None, suffix: str = "symbols.json") -> str:
+    """The file name a download of results on `original` (the name the user uploaded, or a dataset file)
+    gets: its stem, the PDF page if any, then `suffix`; only letters, digits, '.', '_' and '-' survive."""
+    stem = Path(str(original or "image").replace("\\", "/")).stem or "image"
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "image"
+    return f"{stem[:100]}{f'-p{page}' if page else ''}-{suffix}"

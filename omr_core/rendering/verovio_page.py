@@ -189,9 +189,14 @@ _TYPEFACES: dict[str, skia.Typeface] = {}
 
 
 def _typeface(style: str) -> skia.Typeface:
+    """DejaVu Serif from its file in the project's dependencies (`omr_core.fonts`), never the system's fonts."""
     if style not in _TYPEFACES:
-        font_style = skia.FontStyle.Italic() if style == "italic" else skia.FontStyle.Bold() if style == "bold" else skia.FontStyle.Normal()
-        _TYPEFACES[style] = skia.Typeface.MakeFromName("DejaVu Serif", font_style) or skia.Typeface.MakeDefault()
+        from omr_core.fonts import dejavu
+
+        typeface = skia.Typeface.MakeFromFile(str(dejavu("Serif", style)))
+        if typeface is None:
+            raise RuntimeError(f"skia cannot read {dejavu('Serif', style)}")
+        _TYPEFACES[style] = typeface
     return _TYPEFACES[style]
 
 

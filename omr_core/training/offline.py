@@ -47,6 +47,6 @@ def import_ultralytics():
 
 
 def _dejavu_sans() -> Path:
-    import matplotlib
+    from omr_core.fonts import dejavu
 
-    return Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+    return dejavu("Sans")

@@ -1,7 +1,10 @@
 """The training plan: stages of progressive class expansion, noise simulation and fine-tuning, as YAML.
 
 A stage names its class set (`class_sets.yaml`), its YOLO dataset (a folder under the workspace's datasets),
-and any setting that differs from `defaults`. Each stage starts from the previous stage's best weights
+and any setting that differs from `defaults`. Where the dataset comes from is part of the stage too, so the
+workbench makes it in one step (`training.stage_data`): `source` (default: the plan's `source`) is the
+DeepScores-format source converted with the stage's class set, `scan` a scan-like preset applied to it first,
+and `source: real-scans` the labelled real scans that the Annotation page exports. Each stage starts from the previous stage's best weights
 (`from: previous`, the default after the first), so a later class set must keep every class of the earlier
 one: Ultralytics then carries the old classes' head rows over by name and adds rows for the new ones.
 """
@@ -16,6 +19,7 @@ import yaml
 from omr_core.catalog.class_sets import ClassSet, ClassSetError, get_class_set
 
 DEFAULT_PLAN_YAML = Path(__file__).with_name("training_plan.yaml")
+DEFAULT_SOURCE = "corpus-default"  # the first start's engraved pages; stage datasets are converted from it
 
 
 class PlanError(ValueError):
@@ -38,6 +42,9 @@ class StageSettings:
     weighted_loss: bool = False
     balance: dict = field(default_factory=lambda: {"min_instances": 500, "max_repeat": 10})
     augment: dict = field(default_factory=lambda: {"fliplr": 0.0})  # Ultralytics augmentation hyperparameters
+    # Minutes a run may take on this machine: epochs are cut to fit, from a measured training step
+    # (`training.estimate`). The CPU fallback sets it, so a run on a CPU ends while someone still waits for it.
+    time_budget_min: int | None = None
 
 
 # Ultralytics' augmentation hyperparameters a stage may set (`augment:`); anything else is refused by name.
@@ -53,6 +60,8 @@ class Stage:
     start_from: str  # "previous", "none" (the model YAML), or a weights path
     gate: str | None
     settings: StageSettings
+    source: str = DEFAULT_SOURCE  # what the dataset is made from: a source name, or "real-scans"
+    scan: str | None = None  # a scan-like preset (phone, scan, light) applied to the source first
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class TrainingPlan:
     name: str
     stages: tuple[Stage, ...]
     cpu_fallback: dict
+    source: str = DEFAULT_SOURCE
 
     def stage(self, name: str) -> Stage:
         for stage in self.stages:
@@ -77,7 +87,8 @@ class TrainingPlan:
 
 
 _SETTING_NAMES = {f.name for f in fields(StageSettings)}
-_STAGE_KEYS = {"name", "class_set", "dataset", "from", "gate"} | _SETTING_NAMES
+_STAGE_KEYS = {"name", "class_set", "dataset", "from", "gate", "source", "scan"} | _SETTING_NAMES
+REAL_SCANS = "real-scans"  # a stage `source` meaning the Annotation page's export of labelled real scans
 
 
 def load_plan(path: Path | str | None, class_sets: dict[str, ClassSet]) -> TrainingPlan:
@@ -95,6 +106,7 @@ def parse_plan(spec: dict, class_sets: dict[str, ClassSet], source: str = "<plan
     _check_keys(defaults, _SETTING_NAMES, f"{source}: defaults")
     fallback = spec.get("cpu_fallback") or {}
     _check_keys(fallback, _SETTING_NAMES, f"{source}: cpu_fallback")
+    plan_source = str(spec.get("source", DEFAULT_SOURCE))
     raw_stages = spec.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
         raise PlanError(f"{source}: expected a non-empty list under 'stages', but got {raw_stages!r}")
@@ -126,9 +138,13 @@ def parse_plan(spec: dict, class_sets: dict[str, ClassSet], source: str = "<plan
             settings = StageSettings(**{**defaults, **{k: v for k, v in raw.items() if k in _SETTING_NAMES}})
         except TypeError as exc:
             raise PlanError(f"{where} ({name}): {exc}") from exc
-        _check_settings(settings, f"{where} ({name})")
-        stages.append(Stage(name, class_set, str(raw["dataset"]), start_from, raw.get("gate"), settings))
-    return TrainingPlan(str(spec.get("name", "plan")), tuple(stages), dict(fallback))
+        check_settings(settings, f"{where} ({name})")
+        scan = raw.get("scan")
+        if scan is not None and not isinstance(scan, str):
+            raise PlanError(f"{where} ({name}): scan must be a preset name (phone, scan, light), but got {scan!r}")
+        stages.append(Stage(name, class_set, str(raw["dataset"]), start_from, raw.get("gate"), settings,
+                            str(raw.get("source", plan_source)), scan))
+    return TrainingPlan(str(spec.get("name", "plan")), tuple(stages), dict(fallback), plan_source)
 
 
 def _check_keys(mapping: dict, allowed: set[str], where: str) -> None:
@@ -137,7 +153,7 @@ def _check_keys(mapping: dict, allowed: set[str], where: str) -> None:
         raise PlanError(f"{where}: unknown keys {unknown}; expected some of {sorted(allowed)}")
 
 
-def _check_settings(s: StageSettings, where: str) -> None:
+def check_settings(s: StageSettings, where: str) -> None:
     for name in ("imgsz", "epochs", "batch", "nbs"):
         value = getattr(s, name)
         if not isinstance(value, int) or value <= 0:
@@ -150,5 +166,8 @@ def _check_settings(s: StageSettings, where: str) -> None:
         raise PlanError(f"{where}: augment values must be non-negative numbers, but got {bad}")
     if s.imgsz % 32:
         raise PlanError(f"{where}: imgsz must be a multiple of 32 (YOLO's stride), but got {s.imgsz}")
+    if s.time_budget_min is not None and (isinstance(s.time_budget_min, bool) or not isinstance(s.time_budget_min, int)
+                                          or s.time_budget_min <= 0):
+        raise PlanError(f"{where}: time_budget_min must be a positive number of minutes, but got {s.time_budget_min!r}")
     if not str(s.model).endswith((".yaml", ".pt")):
         raise PlanError(f"{where}: model must be a model YAML (yolov8n.yaml...) or a .pt path, but got {s.model!r}")

@@ -15,12 +15,13 @@ import json
 import shutil
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from omr_core.training.gates import evaluate, gate_passed, load_criteria, stage_metrics
-from omr_core.training.plan import Stage, TrainingPlan
+from omr_core.training.plan import PlanError, Stage, TrainingPlan, check_settings
 from omr_core.training.runner import read_progress
 from omr_core.workspace import check_name
 from omr_core.training.sampling import Balance, balance_images, write_image_list
@@ -33,9 +34,12 @@ class StageError(ValueError):
 
 
 def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weights: Path | None = None,
-                  criteria_yaml: Path | None = None, wandb: str = "offline") -> Path:
+                  criteria_yaml: Path | None = None, wandb: str = "offline", overrides: dict | None = None,
+                  estimate_s: float | None = None) -> Path:
     """Write the run folder of one stage; returns it. `weights` overrides where the stage starts from;
-    `wandb` is "offline", "online" (with WANDB_API_KEY in the training process) or "off"."""
+    `wandb` is "offline", "online" (with WANDB_API_KEY in the training process) or "off"; `overrides`
+    changes settings for this run only (epochs, imgsz, model, batch: `launch.EDITABLE`), recorded in run.json
+    with the duration estimated before it started (`estimate_s`, from `training.estimate`)."""
     from omr_core.formats.yolo import read_data_yaml
 
     stage = plan.stage(stage_name)
@@ -49,6 +53,13 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
                          f"{stage.name!r} needs class set {stage.class_set.name!r} ({len(stage.class_set)} classes) "
                          f"in that order: convert with --class-set {stage.class_set.name}")
     settings = plan.settings_for(stage, has_gpu)
+    overrides = dict(overrides or {})
+    if overrides:
+        try:
+            settings = replace(settings, **overrides)
+            check_settings(settings, f"stage {stage.name!r}, changed for this run")
+        except (TypeError, PlanError) as exc:
+            raise StageError(f"stage {stage.name!r}: cannot change {sorted(overrides)} for this run: {exc}") from exc
     start = weights or _start_weights(ws, plan, stage)  # every refusal comes before anything is written
     run_dir = _new_run_dir(ws.runs, f"{plan.name}-{stage.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     data_yaml, balance = _training_data(dataset, run_dir, settings.balance)
@@ -63,7 +74,7 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
         "parent": str(start) if start else None, "gate": stage.gate,
         "criteria": str(criteria_yaml) if criteria_yaml else None,
         "settings": {**{k: getattr(settings, k) for k in ULTRALYTICS_SETTINGS}, **settings.augment},
-        "balance": balance,
+        "balance": balance, "overrides": overrides, "estimate_s": estimate_s,
         "command": f"python -m omr_core train {run_dir}",
         "warnings": [w for w in [scale_warning(dataset, settings.imgsz)] if w],
     }

@@ -22,6 +22,7 @@ import os
 import time
 from pathlib import Path
 
+from omr_core.jobs import ProgressFile
 from omr_core.training.alerts import AlertRules, check_alerts
 from omr_core.training.fallback import is_out_of_memory, next_fallback
 
@@ -110,18 +111,30 @@ def train(run_dir: Path | str, resume: bool = False) -> Path:
     seen_alerts = {(e["kind"], e["subject"]) for e in stream.read() if e["type"] == "alert"}
     rules = AlertRules(**spec.get("alerts", {}))
     batch_every = int(spec.get("batch_every", BATCH_EVERY))
+    job = ProgressFile()  # the job banner's line: epoch and batch of the run (a no-op outside a job)
+    job(0, 0, "preparing: checking the dataset and building the model", force=True)
 
     def on_train_batch_end(trainer) -> None:
         if (run_dir / "STOP").exists():
             raise StopRequested("stop requested")
         batch = getattr(trainer, "_omr_batch", 0) + 1
         trainer._omr_batch = batch
+        per_epoch = len(trainer.train_loader)
+        job(trainer.epoch * per_epoch + batch, trainer.epochs * per_epoch,
+            f"epoch {trainer.epoch + 1} of {trainer.epochs}, batch {batch} of {per_epoch}", counts=False)
         if batch % batch_every == 0 and trainer.tloss is not None:
             stream.write("batch", epoch=trainer.epoch + 1, batch=batch, losses=_floats(trainer.tloss))
+
+    def on_train_epoch_end(trainer) -> None:
+        per_epoch = len(trainer.train_loader)
+        job((trainer.epoch + 1) * per_epoch, trainer.epochs * per_epoch,
+            f"epoch {trainer.epoch + 1} of {trainer.epochs}: validating", force=True, counts=False)
 
     def on_fit_epoch_end(trainer) -> None:
         trainer._omr_batch = 0
         event = _epoch_event(trainer)
+        if event["epoch"] >= trainer.epochs:
+            job(1, 1, "validating the best weights for the quality gates", force=True, counts=False)
         if event["epoch"] > trainer.epochs:
             # Ultralytics' final_eval validates best.pt and calls this once more with the epoch past the last:
             # those are the stage's final metrics (for the quality gates), not another epoch.
@@ -154,6 +167,7 @@ def train(run_dir: Path | str, resume: bool = False) -> Path:
     def add_callbacks(model) -> None:
         model.add_callback("on_pretrain_routine_end", on_pretrain_routine_end)
         model.add_callback("on_train_batch_end", on_train_batch_end)
+        model.add_callback("on_train_epoch_end", on_train_epoch_end)
         model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
 
     add_callbacks(model)

@@ -34,6 +34,17 @@ class RunSummary:
         return [e for e in self.events if e["type"] in ("fallback", "note")]
 
     @property
+    def latest_batch(self) -> dict | None:
+        """The last batch event (epoch and batch of the run), or None before the first."""
+        return next((e for e in reversed(self.events) if e["type"] == "batch"), None)
+
+    @property
+    def seconds(self) -> float | None:
+        """From the first event to the last (None before the run wrote any)."""
+        times = [e["time"] for e in self.events if "time" in e]
+        return max(times) - min(times) if times else None
+
+    @property
     def final(self) -> dict | None:
         return next((e for e in reversed(self.events) if e["type"] == "final"), None)
 

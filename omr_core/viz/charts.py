@@ -15,6 +15,37 @@ from omr_core.viz.draw import class_color, hex_color, split_color
 VERDICT_COLORS = {"dominant": "#1f77b4", "ok": "#2ca02c", "rare": "#ff7f0e", "severe": "#d62728", "absent": "#7f7f7f"}
 
 
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values of a log axis from `low` to `high` (> 0) that read on their own: every power of ten, and
+    2 and 5 between them when the range spans fewer than three decades (Plotly's own ticks label 2 and 5 with
+    no decade beside them: "2, 5, 10k, 2")."""
+    if not (low > 0 and high >= low):
+        raise ValueError(f"a log axis needs 0 < low <= high, but got low={low}, high={high}")
+    first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
+    steps = (1, 2, 5) if last - first < 3 else (1,)
+    return [float(m * 10.0 ** e) for e in range(first, last + 1) for m in steps
+            if low / 1.001 <= m * 10.0 ** e <= high * 1.001 or (m == 1 and e in (first, last))]
+
+
+def tick_label(value: float) -> str:
+    """1, 20, 500, 1,000, 20,000, 1M; 0.5, 0.02, 0.001 below one."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:g}M"
+    if value >= 1:
+        return f"{value:,.0f}"
+    return f"{value:.10f}".rstrip("0")
+
+
+def log_axis(title: str, values) -> dict:
+    """A Plotly log axis over the positive `values`, with ticks from `log_ticks` labelled in full."""
+    positive = [float(v) for v in values if v is not None and float(v) > 0]
+    axis = {"title": title, "type": "log"}
+    if positive:
+        ticks = log_ticks(min(positive), max(positive))
+        axis.update(tickvals=ticks, ticktext=[tick_label(t) for t in ticks])
+    return axis
+
+
 def _classes(distribution: dict, classes: list[str] | None) -> list[str]:
     """The requested classes in the order given, or every class by total count."""
     return list(distribution["classes"]) if classes is None else list(classes)
@@ -46,7 +77,9 @@ def class_counts_figure(distribution: dict, classes: list[str] | None = None, lo
         ))
     fig.update_layout(
         title=title, barmode="group", height=_height(len(names)), legend_title_text="split",
-        xaxis=dict(tickangle=-60, automargin=True), yaxis=dict(title="instances", type="log" if log_y else "linear"),
+        xaxis=dict(tickangle=-60, automargin=True),
+        yaxis=log_axis("instances", [distribution["counts"].get(sp, {}).get(c, 0) for sp in distribution["splits"]
+                                     for c in names]) if log_y else dict(title="instances", type="linear"),
         margin=dict(l=60, r=20, t=60, b=40),
     )
     return fig
@@ -74,7 +107,9 @@ def box_size_figure(distribution: dict, classes: list[str] | None = None,
                 name=name, marker_color=color, line_color=color, showlegend=False, legendgroup=name,
                 hovertemplate=None,
             ), row=row, col=1)
-    fig.update_yaxes(type="log", title_text="staff spaces")
+    spread = [v for name in names for axis in ("width", "height")
+              for v in np.percentile(distribution["size_staff_spaces"][name][f"{axis}_samples"] or [1.0], [5, 95])]
+    fig.update_yaxes(**log_axis("staff spaces", spread))
     fig.update_xaxes(tickangle=-60, automargin=True)
     fig.update_layout(title=title + " (whiskers p5-p95)", height=_height(len(names)) + 250,
                       margin=dict(l=60, r=20, t=80, b=40))
@@ -108,6 +143,6 @@ def imbalance_figure(imbalance_dict: dict, title: str = "Class balance: count / 
         title=title + (f" ({absent} absent classes not shown)" if absent else ""),
         height=_height(len(present)), legend_title_text="verdict",
         xaxis=dict(tickangle=-60, automargin=True, categoryorder="array", categoryarray=[n for n, _ in present]),
-        yaxis=dict(title="ratio", type="log"), margin=dict(l=60, r=20, t=60, b=40),
+        yaxis=log_axis("ratio", [v["ratio"] for _, v in present] + [RARE_RATIO]), margin=dict(l=60, r=20, t=60, b=40),
     )
     return fig

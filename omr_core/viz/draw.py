@@ -74,6 +74,17 @@ def hex_color(rgb: tuple[int, int, int]) -> str:
     return "#%02x%02x%02x" % tuple(int(v) for v in rgb)
 
 
+def legend_table(shown_names, classes: list[str]):
+    """The colour legend of drawn boxes: one row a class (of `classes`), its colour (hex) and how many of its
+    boxes are shown (`shown_names`: the class name of every box drawn), most boxes first."""
+    import pandas as pd
+
+    counts = pd.Series(list(shown_names), dtype=object).value_counts()
+    rows = [{"class": name, "colour": hex_color(class_color(name)), "boxes": int(counts.get(name, 0))} for name in classes]
+    return pd.DataFrame(rows, columns=["class", "colour", "boxes"]).sort_values(["boxes", "class"], ascending=[False, True],
+                                                                              ignore_index=True)
+
+
 def _check_image(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8 or not (image.ndim == 2 or image.ndim == 3 and image.shape[2] == 3):

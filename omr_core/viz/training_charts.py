@@ -44,3 +44,15 @@ def compare_figure(runs: dict[str, list[dict]], metric: str = "metrics/mAP50(B)"
                                  mode="lines+markers", name=name))
     fig.update_layout(title=f"{metric} per epoch", xaxis_title="epoch", height=400)
     return fig
+
+
+def balance_figure(before: dict[str, int], after: dict[str, int], n_images: int, n_listed: int) -> go.Figure:
+    """Boxes per class in the training split before and after class-balanced sampling (log axis)."""
+    from omr_core.viz.charts import log_axis
+
+    names = sorted(before, key=before.get)
+    fig = go.Figure([go.Bar(name="before", x=names, y=[before[n] for n in names]),
+                     go.Bar(name="balanced", x=names, y=[after.get(n, 0) for n in names])])
+    fig.update_layout(title=f"Boxes per class in training: {n_images:,} images, {n_listed:,} listed per epoch",
+                      barmode="group", yaxis=log_axis("boxes", [*before.values(), *after.values()]), height=360)
+    return fig

@@ -1,10 +1,11 @@
 """Each suggestion rule fires on a constructed evaluation made to trip it, with its evidence and action."""
 
 import numpy as np
+import pytest
 
 from omr_core.evaluation.matching import Flat
 from omr_core.evaluation.run import summarise
-from omr_core.evaluation.suggestions import similar, suggest
+from omr_core.evaluation.suggestions import MIN_EVIDENCE_BOXES, similar, suggest
 
 NAMES = ["noteheadBlackOnLine", "noteheadHalfOnLine", "restHalf", "augmentationDot"]
 BLACK, HALF, REST, DOT = range(4)
@@ -30,16 +31,64 @@ def build():
 
 def test_rules_fire_with_their_evidence():
     summary, boxes = build()
-    found = {(s.rule, s.classes): s for s in suggest(summary, boxes, train_counts={"restHalf": 120})}
+    found = {(s.rule, s.classes): s for s in suggest(summary, boxes, train_counts=TRAIN)}
     low = found[("low recall", ("restHalf",))]
     assert low.action == {"kind": "label_more", "class": "restHalf", "then": "oversample"}
     assert low.evidence["recall"] == 0.0 and "only 120" in low.message and low.cases["verdicts"] == ["FN"]
     pair = found[("confused pair", ("noteheadHalfOnLine", "noteheadBlackOnLine"))]
     assert pair.action["kind"] == "merge_pair" and pair.evidence == {"confused": 30, "gt": 40, "look_alike": True}
+    assert pair.message.startswith("true noteheadHalfOnLine, predicted noteheadBlackOnLine: 30 of 40")
     assert found[("small misses", ("augmentationDot",))].evidence["missed_median_px"] == 6
     assert found[("badly placed", ("noteheadBlackOnLine",))].evidence["FP-localisation"] == 20
     threshold = found[("threshold", ("restHalf",))]
     assert threshold.action == {"kind": "class_threshold", "class": "restHalf", "conf": 0.1}
+
+
+TRAIN = {"noteheadBlackOnLine": 4000, "noteheadHalfOnLine": 900, "restHalf": 120, "augmentationDot": 300}
+
+
+@pytest.mark.parametrize("counts, kind", [
+    ({**TRAIN, "restHalf": 4000}, "train_longer"),  # the most common class: repeats add nothing
+    ({**TRAIN, "restHalf": 2500}, "train_longer"),  # common (over half the most common)
+    ({**TRAIN, "restHalf": 1200}, "oversample"),  # rare enough to gain from repeats
+    ({**TRAIN, "restHalf": 120}, "label_more"),  # rare and short of real examples
+    (None, "train_longer"),  # no training counts: the evaluation's own boxes tell (30 rests, 40 at most: common)
+])
+def test_low_recall_never_oversamples_a_common_class(counts, kind):
+    summary, boxes = build()
+    low = next(s for s in suggest(summary, boxes, train_counts=counts) if s.rule == "low recall"
+               and s.classes == ("restHalf",))
+    assert low.action["kind"] == kind
+    if kind == "train_longer":
+        assert "oversampling it would only repeat it" in low.message
+
+
+def test_a_confused_pair_oversamples_only_the_rare_side():
+    summary, boxes = build()
+    counts = {**TRAIN, "noteheadHalfOnLine": 3000}  # both sides common: no oversampling
+    pair = next(s for s in suggest(summary, boxes, train_counts=counts) if s.rule == "confused pair")
+    assert "oversample neither" in pair.message
+    summary["confusion"][1][2] = 12  # 12 half heads read as half rests: not a look-alike pair
+    both_rare = next(s for s in suggest(summary, boxes, train_counts=TRAIN) if s.classes == ("noteheadHalfOnLine", "restHalf"))
+    assert both_rare.action == {"kind": "oversample", "classes": ["noteheadHalfOnLine", "restHalf"]}
+    pair = next(s for s in suggest(summary, boxes, train_counts=counts) if s.classes == ("noteheadHalfOnLine", "restHalf"))
+    assert pair.action == {"kind": "oversample", "classes": ["restHalf"]}  # 3,000 half heads: common, not repeated
+
+
+def test_every_suggestion_sizes_its_evidence_and_marks_weak_ones():
+    summary, boxes = build()
+    found = {(s.rule, s.classes): s for s in suggest(summary, boxes, train_counts=TRAIN)}
+    threshold = found[("threshold", ("restHalf",))]  # rests on the 30 half rests of one page
+    assert (threshold.evidence_boxes, threshold.evidence_images) == (30, 1) and not threshold.weak
+    assert threshold.evidence_text() == "rests on 30 boxes on 1 image"
+    pair = found[("confused pair", ("noteheadHalfOnLine", "noteheadBlackOnLine"))]
+    assert pair.evidence_boxes == 30 and not pair.weak
+    few = suggest(summary, boxes, train_counts=TRAIN, min_gt=1)
+    summary["per_class"] = [dict(r, gt=12) if r["class"] == "restHalf" else r for r in summary["per_class"]]
+    weak = next(s for s in suggest(summary, boxes, train_counts=TRAIN) if s.rule == "threshold"
+                and s.classes == ("restHalf",))
+    assert weak.weak and f"under {MIN_EVIDENCE_BOXES} boxes" in weak.evidence_text() and weak.to_dict()["weak"]
+    assert few  # min_gt still gates which classes are looked at
 
 
 def test_nothing_fires_on_a_perfect_evaluation():

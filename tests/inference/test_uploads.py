@@ -20,3 +20,16 @@ def test_bad_uploads_are_refused(tmp_path, name, data, message):
     with pytest.raises(UploadError, match=message):
         save_upload(tmp_path, name, data, IMAGE_TYPES, max_bytes=1024)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("original, page, expected", [
+    ("Clair de lune.png", None, "Clair_de_lune-symbols.json"),
+    ("score.pdf", 3, "score-p3-symbols.json"),
+    ("../../etc/passwd.png", None, "passwd-symbols.json"),
+    ("C:\\scans\\tabi.jpg", None, "tabi-symbols.json"),
+    (None, None, "image-symbols.json"),
+])
+def test_a_download_is_named_after_the_uploaded_file(original, page, expected):
+    from omr_core.inference.uploads import download_name
+
+    assert download_name(original, page) == expected

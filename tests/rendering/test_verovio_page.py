@@ -123,3 +123,21 @@ def test_brace_and_repeat_dots_are_labelled_barlines_are_not():
     assert counts["brace"] == 1 and counts["repeatDot"] == 4  # two dots per staff
     assert counts["clefF"] == 1 and counts["staff"] == 2
     assert not any("barLine" in s.source for s in symbols if s.class_name != "repeatDot")
+
+
+def test_text_is_drawn_with_the_projects_own_font_whatever_the_system_has(monkeypatch):
+    """Lyrics with diacritics get real glyphs from DejaVu Serif in matplotlib's files, not from fontconfig (a
+    bare machine has no system font: skia's default typeface then drew 'sa??ria ben ar?sojlmi?')."""
+    import skia
+
+    from omr_core.fonts import dejavu
+    from omr_core.rendering import verovio_page
+
+    monkeypatch.setattr(verovio_page, "_TYPEFACES", {})
+    monkeypatch.setattr(skia.Typeface, "MakeFromName", lambda *a, **k: pytest.fail("asked the system for a font"))
+    typeface = verovio_page._typeface("normal")
+    assert typeface.getFamilyName() == "DejaVu Serif" and "matplotlib" in str(dejavu("Serif"))
+    glyphs = skia.Font(typeface, 20).textToGlyphs("sa\u0161ria ben ar\u0117sojlmi\u0105 \u00e9t\u00e9 \u00df")
+    assert 0 not in glyphs  # glyph 0 is the empty box of a missing character
+    for style in ("bold", "italic", "bold italic"):
+        assert dejavu("Serif", style).is_file()

@@ -23,9 +23,21 @@ def test_cpu_fallback_only_without_a_gpu():
     plan = load_plan(None, SETS)
     stage = plan.stages[0]
     cpu = plan.settings_for(stage, has_gpu=False)
-    assert cpu.device == "cpu" and cpu.imgsz == 640 and cpu.batch == 2 and cpu.amp is False
+    # the bundled model's CPU recipe: yolov8n, 640 px, an optimizer step every batch, a time budget
+    assert cpu.device == "cpu" and cpu.imgsz == 640 and cpu.amp is False and cpu.model == "yolov8n.yaml"
+    assert cpu.batch == 8 and cpu.nbs == 8 and cpu.time_budget_min == 30 and cpu.balance["max_repeat"] == 2
     gpu = plan.settings_for(stage, has_gpu=True)
-    assert gpu.device == "0" and gpu.imgsz == 1024 and gpu.amp is True
+    assert gpu.device == "0" and gpu.imgsz == 1024 and gpu.amp is True and gpu.model == "yolov8s.yaml"
+    assert gpu.time_budget_min is None
+
+
+def test_each_stage_says_what_its_dataset_is_made_from():
+    plan = load_plan(None, SETS)
+    assert plan.source == "corpus-default"
+    assert [(s.source, s.scan) for s in plan.stages] == [("corpus-default", None)] * 4 + [
+        ("corpus-default", "phone"), ("real-scans", None)]
+    own = parse_plan({"source": "mine", "stages": [stage(), stage(name="b", class_set="3.2", source="other")]}, SETS)
+    assert [s.source for s in own.stages] == ["mine", "other"]
 
 
 def stage(**kw):
@@ -49,6 +61,8 @@ def stage(**kw):
         ({"stages": [stage(augment={"flipx": 0.5})]}, "augment: unknown keys"),
         ({"stages": [stage(augment={"mosaic": -1})]}, "non-negative numbers"),
         ({"stages": [stage(augment="none")]}, "augment must be a mapping"),
+        ({"stages": [stage(scan=3)]}, "scan must be a preset name"),
+        ({"stages": [stage(time_budget_min=0)]}, "time_budget_min must be a positive number"),
     ],
 )
 def test_bad_plans_say_what_is_wrong(spec, message):

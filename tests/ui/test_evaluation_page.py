@@ -2,7 +2,9 @@
 
 import pytest
 
-from tests.ui.apptest import open_page, tab
+from omr_core.evaluation.verdicts import VERDICTS
+
+from tests.ui.apptest import assert_nothing_raw, open_page, open_tab, tab
 
 
 @pytest.fixture
@@ -27,6 +29,7 @@ def test_metrics_and_the_per_class_table(app):
 
 
 def test_filters_narrow_the_failures(app):
+    open_tab(app, "eval-tab", "Failures")
     everything = counts(app)
     assert everything["TP"] == 0 and everything["boxes"] > 0  # TP is not among the default verdicts
     app.multiselect(key="eval-f-verdicts").set_value(["FN"]).run()
@@ -42,13 +45,15 @@ def test_filters_narrow_the_failures(app):
 
 
 def test_compare_two_evaluations(app):
-    delta = tab(app, "Compare").dataframe[0].value
+    delta = open_tab(app, "eval-tab", "Compare").dataframe[0].value
     assert {"class", "f1 A", "f1 B", "f1 delta"} <= set(delta) and len(delta) > 0
 
 
 def test_a_suggestion_is_applied_to_a_stage_of_the_plan(app, evaluated_workspace):
     import yaml
 
+    open_tab(app, "eval-tab", "Suggestions")
+    assert_nothing_raw(app)
     buttons = [b for b in app.button if str(b.key).startswith("eval-apply-") and "stage" in b.label]
     assert buttons, "no plan action among the suggestions"
     before = evaluated_workspace.training_plan_yaml.read_text()
@@ -57,3 +62,38 @@ def test_a_suggestion_is_applied_to_a_stage_of_the_plan(app, evaluated_workspace
     after = evaluated_workspace.training_plan_yaml.read_text()
     assert after != before and yaml.safe_load(after)["stages"]
     evaluated_workspace.training_plan_yaml.write_text(before)  # the session's other tests see the plan as it was
+
+
+def test_the_drill_down_reads_true_then_predicted_and_filters_either_side(app, evaluated_workspace):
+    from omr_core.evaluation.cases import filter_mask
+    from omr_core.evaluation.run import load_evaluation
+
+    failures = open_tab(app, "eval-tab", "Failures")
+    assert app.radio(key="eval-f-role").value == "either"  # by default a class matches both ways
+    captions = [c for image in failures.get("image") for c in image.captions if c.split(" · ")[0] in VERDICTS]
+    assert captions and all(" as " not in c for c in captions)  # the gallery: "FN · true X, missed" etc.
+    assert all(c.split(" · ")[1].startswith(("true ", "predicted ")) for c in captions)
+    summary, boxes = load_evaluation(evaluated_workspace.evaluations / app.selectbox(key="eval-name").value)
+    verdicts = app.multiselect(key="eval-f-verdicts").value
+    failing = boxes[boxes["verdict"].isin(verdicts)]
+    name = failing[failing["kind"] == "gt"]["class"].astype(str).value_counts().index[0]  # most failures
+    app.multiselect(key="eval-f-classes").set_value([name]).run()
+    by_role = {}
+    for role in ("either", "true", "predicted"):
+        app.radio(key="eval-f-role").set_value(role).run()
+        by_role[role] = counts(app)["boxes"]
+        assert by_role[role] == filter_mask(boxes, [name], verdicts, role=role).sum()
+    assert by_role["either"] >= max(by_role["true"], by_role["predicted"]) and by_role["true"] > 0
+    assert_nothing_raw(app)
+
+
+def test_a_suggestion_opens_its_cases(app):
+    open_tab(app, "eval-tab", "Suggestions")
+    show = [b for b in app.button if str(b.key).endswith("-cases")]
+    assert show, "no suggestion fired on the bundled model's evaluation"
+    assert any(w.value.startswith("Evidence: rests on ") for w in app.warning) or \
+        any(c.value.startswith("Evidence: rests on ") for c in app.caption)
+    show[0].click().run()
+    assert not app.exception and app.session_state["eval-tab"] == "Failures"
+    assert app.multiselect(key="eval-f-classes").value  # the suggestion's class, filtered
+    assert app.radio(key="eval-f-role").value in ("true", "predicted", "either")

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from omr_core.workspace import Workspace
-from tests.ui.apptest import open_page
+from tests.ui.apptest import assert_nothing_raw, open_page
 
 
 @pytest.fixture
@@ -31,17 +31,54 @@ def test_a_dataset_page_is_detected_drawn_and_offered_as_json(app):
     visible, total = shown(at)
     assert 0 < visible <= total
     assert len(at.metric) == 5 and at.metric[0].label == "load (ms)"
-    counts = at.dataframe[0].value
-    assert counts["boxes"].sum() == visible
+    counts = at.dataframe[0].value  # the colour legend: every class found, its colour and how many are shown
+    assert counts["boxes"].sum() == visible and counts["colour"].str.match(r"^#[0-9a-f]{6}$").all()
     assert at.get("download_button")  # the JSON of what is shown
+    assert_nothing_raw(at)
 
     at.slider(key="infer-conf").set_value(0.9).run()
     fewer, same_total = shown(at)
     assert fewer < visible and same_total == total  # filtered, not detected again
 
     first_class = counts["class"].iloc[0]
-    at.multiselect(key="infer-classes").set_value([first_class]).run()
-    assert list(at.dataframe[0].value["class"]) in ([first_class], [])
+    classes_filter(at).set_value([first_class]).run()
+    legend = at.dataframe[0].value
+    assert list(legend[legend["boxes"] > 0]["class"]) in ([first_class], [])
+
+
+def classes_filter(at):
+    return next(m for m in at.multiselect if str(m.key).startswith("infer-classes-"))
+
+
+def test_a_new_image_starts_with_every_class_shown(app):
+    at = app
+    at.radio(key="infer-origin").set_value("Dataset image").run()
+    at.radio(key="infer-backend").set_value("torch").run()
+    everything = classes_filter(at).options
+    classes_filter(at).set_value(everything[:1]).run()
+    assert shown(at)[0] < shown(at)[1]
+    pages = at.selectbox(key="infer-file").options
+    at.selectbox(key="infer-file").set_value(pages[1]).run()
+    assert not at.exception, at.exception
+    assert classes_filter(at).value == classes_filter(at).options  # no filter carried over
+
+
+def test_the_download_is_named_after_the_uploaded_file(app, page_path, monkeypatch):
+    import json
+
+    import streamlit as st
+
+    offered = []
+    real = st.download_button
+    monkeypatch.setattr(st, "download_button", lambda label, data, **kw: offered.append((data, kw)) or real(label, data, **kw))
+    at = app
+    at.file_uploader(key="infer-upload").set_value(("My score (page 1).png", page_path.read_bytes(), "image/png")).run()
+    at.radio(key="infer-backend").set_value("torch").run()
+    assert not at.exception, at.exception
+    data, kw = offered[-1]
+    assert kw["file_name"] == "My_score_page_1-symbols.json"
+    document = json.loads(data)
+    assert document["source"] == "My score (page 1).png" and document["symbols"]
 
 
 def test_without_an_image_the_page_waits(app):

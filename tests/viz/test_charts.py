@@ -52,3 +52,27 @@ def test_imbalance_figure_colours_by_verdict():
     fig = imbalance_figure(imbalance({"a": 1000, "b": 200, "c": 50, "d": 1, "e": 0}))
     assert {t.name: list(t.x) for t in fig.data} == {"dominant": ["a"], "ok": ["b"], "rare": ["c"], "severe": ["d"]}
     assert "1 absent" in fig.layout.title.text
+
+
+@pytest.mark.parametrize("low, high, labels", [
+    (1, 15744, ["1", "10", "100", "1,000", "10,000", "100,000"]),  # many decades: powers of ten only
+    (117, 15744, ["100", "1,000", "10,000", "100,000"]),
+    (0.007, 1, ["0.001", "0.01", "0.1", "1"]),  # ratios read as decimals, never "1m"
+    (3, 80, ["1", "5", "10", "20", "50", "100"]),  # under three decades: 1-2-5 in range, decades at the ends
+    (5, 5, ["1", "5", "10"]),
+    (20_000, 3_000_000, ["10,000", "100,000", "1M", "10M"]),
+])
+def test_log_axis_ticks_read_on_their_own(low, high, labels):
+    from omr_core.viz.charts import log_ticks, tick_label
+
+    assert [tick_label(t) for t in log_ticks(low, high)] == labels
+
+
+def test_log_charts_label_their_ticks_in_full():
+    from omr_core.viz.charts import log_axis
+
+    axis = log_axis("boxes", [0, 12, 11711])  # zero cannot sit on a log axis and is left out
+    assert axis["type"] == "log" and axis["ticktext"] == ["10", "100", "1,000", "10,000", "100,000"]
+    with pytest.raises(ValueError, match="0 < low <= high"):
+        from omr_core.viz.charts import log_ticks
+        log_ticks(0, 10)

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from omr_core.structures.detections import Detections
-from omr_core.viz.draw import PALETTE_RGB, class_color, crop_zoom, draw_detections, to_data_uri
+from omr_core.viz.draw import PALETTE_RGB, class_color, crop_zoom, draw_detections, hex_color, to_data_uri
 
 
 def white(h: int = 100, w: int = 120) -> np.ndarray:
@@ -121,3 +121,11 @@ def test_the_classes_users_look_at_most_have_distinct_colours():
 
     assert len({class_color(n) for n in DISTINCT_CLASSES}) == len(DISTINCT_CLASSES)
     assert class_color("ledgerLine") == class_color("legerLine")
+
+
+def test_the_legend_lists_each_class_with_its_colour_and_count():
+    from omr_core.viz.draw import legend_table
+
+    legend = legend_table(["stem", "clefG", "stem"], ["clefG", "noteheadBlackOnLine", "stem"])
+    assert list(legend["class"]) == ["stem", "clefG", "noteheadBlackOnLine"] and list(legend["boxes"]) == [2, 1, 0]
+    assert legend["colour"].iloc[0] == hex_color(class_color("stem"))
