@@ -1,7 +1,7 @@
 """Staves of a page: where each staff's five lines run, from one end to the other, and its DeepScores box.
 
     found = estimate_staff_space(rgb)
-    staves = find_staves(page_darkness(rgb), found)
+    staves = find_staves(page_darkness(rgb), found)   # lines are ink as dark as the estimate read them
     staves[0].line_y(x)            # (5,) centres of the five lines at column x (px)
     staves[0].xyxy                 # the `staff` box: the lines' ink from end to end
 
@@ -30,7 +30,6 @@ from omr_core.staff.space import StaffSpaceEstimate, grey, paper_blocks, track_l
 
 MIN_STAFF_SPACES = 8.0  # a staff shorter than this is text or a stray pattern
 BIN_SPACES = 4.0  # top-line bins along x
-DARK = 0.35  # a line row is inked where it is darker than this share of the paper
 MISS_SPACES = 3.0  # the lines may be covered this long (a clef, a chord of seconds, a time signature)
 
 
@@ -91,6 +90,7 @@ def find_staves(darkness: np.ndarray, estimate: StaffSpaceEstimate) -> list[Staf
     if not estimate.found or len(table) == 0:
         return []
     space = estimate.staff_space_px
+    ink = estimate.ink_darkness
     x, top, spaces = table[:, 0], table[:, 1], table[:, 2]
     middle = top + 2 * spaces
     label, length = track_labels(x, middle, space)
@@ -105,9 +105,13 @@ def find_staves(darkness: np.ndarray, estimate: StaffSpaceEstimate) -> list[Staf
                 break
         else:
             staves.append(group)
+    # the page's slope (a photo's rotation), for staves read over too short a stretch to have their own
+    slopes = [np.polyfit(x[g], middle[g], 1)[0] for g in staves if np.ptp(x[g]) >= 4 * MIN_STAFF_SPACES * space]
+    page_slope = float(np.median(slopes)) if slopes else 0.0
     found = []
     for members in staves:
-        staff = _follow(darkness, x[members], top[members], spaces[members], estimate.line_thickness_px)
+        staff = _follow(darkness, x[members], top[members], spaces[members], estimate.line_thickness_px, ink,
+                        page_slope)
         if staff is not None and (staff.x1 - staff.x0) >= MIN_STAFF_SPACES * staff.space_px:
             found.append(staff)
     # a staff read with ledger lines among its five lies whole spaces off the real one and, followed along its
@@ -122,7 +126,7 @@ def find_staves(darkness: np.ndarray, estimate: StaffSpaceEstimate) -> list[Staf
                 continue
             columns = np.linspace(lo, hi - 1, 48)
             if np.median(np.abs(a.line_y(columns)[2] - b.line_y(columns)[2])) < 4.5 * space:
-                keep[j if _outside_ink(darkness, a, columns) <= _outside_ink(darkness, b, columns) else i] = False
+                keep[j if _outside_ink(darkness, a, columns, ink) <= _outside_ink(darkness, b, columns, ink) else i] = False
     return sorted([f for f, k in zip(found, keep) if k], key=lambda s: s.middle_y)
 
 
@@ -136,7 +140,7 @@ def _offset(xa, ya, xb, yb) -> float:
     return float(np.median(yb - (intercept + slope * xb)))
 
 
-def _outside_ink(darkness: np.ndarray, staff: Staff, columns) -> float:
+def _outside_ink(darkness: np.ndarray, staff: Staff, columns, dark_at: float) -> float:
     """Share of `columns` where the row a space above the staff's top line or below its bottom line is dark."""
     height, width = darkness.shape
     cols = np.clip(np.round(columns).astype(int), 0, width - 1)
@@ -145,7 +149,7 @@ def _outside_ink(darkness: np.ndarray, staff: Staff, columns) -> float:
     dark = np.zeros(len(cols))
     for row in (lines[0] - step, lines[4] + step):
         rows = np.clip(np.round(row).astype(int)[:, None] + np.arange(-1, 2)[None], 0, height - 1)
-        dark += darkness[rows, cols[:, None]].max(axis=1) > DARK
+        dark += darkness[rows, cols[:, None]].max(axis=1) > dark_at
     return float(dark.mean() / 2)
 
 
@@ -155,7 +159,8 @@ def _overlap(xa, xb) -> float:
     return max(0.0, hi - lo) / max(1e-9, min(np.ptp(xa), np.ptp(xb)))
 
 
-def _follow(darkness: np.ndarray, x, top, spaces, thickness: float) -> Staff | None:
+def _follow(darkness: np.ndarray, x, top, spaces, thickness: float, dark_at: float,
+            page_slope: float = 0.0) -> Staff | None:
     space = float(np.median(spaces))
     width = BIN_SPACES * space
     bins = np.floor((x - x.min()) / width).astype(np.int64)
@@ -163,46 +168,77 @@ def _follow(darkness: np.ndarray, x, top, spaces, thickness: float) -> Staff | N
     for b in np.unique(bins):
         inside = bins == b
         knots.append((float(np.median(x[inside])), float(np.median(top[inside])), float(np.median(spaces[inside]))))
-    left, left_knots = _walk(darkness, knots, -1, space, float(x.min()))
-    right, right_knots = _walk(darkness, knots, 1, space, float(x.max()))
-    knots = sorted(left_knots + knots + right_knots)
     knots_x, knots_top, knots_space = (np.array(v) for v in zip(*knots))
+    # half the darkness of this staff's own lines where they were sampled: a faint photographed staff is
+    # followed by its own contrast, not the page's
+    height, width = darkness.shape
+    rows = np.clip(np.round(top[:, None] + np.arange(5)[None] * spaces[:, None]).astype(int)[:, :, None]
+                   + np.arange(-1, 2)[None, None], 0, height - 1)
+    peak = darkness[rows, np.clip(x.astype(int), 0, width - 1)[:, None, None]].max(axis=2)
+    dark_at = float(np.clip(0.5 * np.median(peak), 0.08, dark_at))
+    first, last = float(x.min()), float(x.max())
+    for _ in range(6):  # each round carries the lines a little further along their curl
+        left, right, extra = _extend(darkness, knots_x, knots_top, knots_space, first, last, space, dark_at,
+                                     page_slope)
+        if not extra:
+            break
+        knots = sorted(knots + extra)
+        knots_x, knots_top, knots_space = (np.array(v) for v in zip(*knots))
+        first, last = min(first, float(knots_x[0])), max(last, float(knots_x[-1]))
     return Staff(knots_x, knots_top, knots_space, float(left), float(right + 1), float(thickness))
 
 
-def _walk(darkness: np.ndarray, knots: list[tuple[float, float, float]], step: int, space: float, start: float):
-    """Rule 3, from the outermost sample (`start`, px) outwards (`step` -1: left, 1: right), following the lines: at each lined
-    column the five rows are re-centred on their ink (a photo's lines slope and curl), and every BIN_SPACES
-    staff spaces the position becomes a knot. Returns the last lined column and the new knots."""
+def _extend(darkness: np.ndarray, knots_x, knots_top, knots_space, first: float, last: float, space: float,
+            dark_at: float, page_slope: float = 0.0):
+    """Rule 3 for every column at once: where the staff's lines (carried on along the slope of its outer knots)
+    are lined, and the first and last lined column reached from the samples across gaps of at most MISS_SPACES.
+    The line rows are read two pixels either way and re-centred on their thin ink, so the new knots (every
+    BIN_SPACES spaces past the samples) follow a photo's curl. Returns (first column, last column, new knots)."""
     height, width = darkness.shape
-    xs, tops = np.array([k[0] for k in knots]), np.array([k[1] for k in knots])
-    _, _, gap_px = knots[0] if step < 0 else knots[-1]
-    near = slice(0, 3) if step < 0 else slice(-3, None)
-    slope = 0.0
-    if np.ptp(xs[near]) >= MIN_STAFF_SPACES * space:  # start along the staff's own slope, where it is known
-        slope = float(np.polyfit(xs[near], tops[near], 1)[0])
-    x = start
-    top = float(np.interp(x, xs, tops)) + slope * (x - (xs[0] if step < 0 else xs[-1])) * (
-        (x < xs[0]) if step < 0 else (x > xs[-1]))
-    column, end, missed, new = int(round(x)), int(round(x)), 0, []
+    columns = np.arange(width, dtype=np.float64)
+    top = np.interp(columns, knots_x, knots_top)
+    for side, edge in ((columns < knots_x[0], 0), (columns > knots_x[-1], -1)):
+        near = slice(0, 3) if edge == 0 else slice(-3, None)
+        slope = page_slope  # the staff's own slope where its outer knots span enough to tell it
+        if np.ptp(knots_x[near]) >= MIN_STAFF_SPACES * space:
+            slope = float(np.polyfit(knots_x[near], knots_top[near], 1)[0])
+        top[side] += slope * (columns[side] - knots_x[edge])
+    step = np.interp(columns, knots_x, knots_space)
     offsets = np.arange(-2, 3)
-    while 0 <= column + step < width and missed <= MISS_SPACES * space:
-        column += step
-        top += slope * step
-        centres = top + np.arange(5) * gap_px
-        rows = np.clip(np.round(centres).astype(int)[:, None] + offsets[None], 0, height - 1)
-        ink = darkness[rows, column]  # (5, 5): each line's rows around its centre
-        gaps = np.clip(np.round(centres[:4] + gap_px / 2).astype(int), 0, height - 1)
-        dark_lines = ink.max(axis=1) > DARK
-        if dark_lines.sum() >= 3 and (darkness[gaps, column] < DARK).sum() >= 3:
-            end, missed = column, 0
-            # lines that are thin here (light two pixels out) say where they are; a note on a line does not
-            thin = dark_lines & (ink[:, 0] < DARK) & (ink[:, -1] < DARK)
-            if thin.sum() >= 3:
-                shifts = (ink[thin] * offsets).sum(axis=1) / np.maximum(ink[thin].sum(axis=1), 1e-6)
-                top += 0.5 * float(np.clip(np.median(shifts), -1, 1))  # follow the ink, half a step at a time
-            if abs(column - (new[-1][0] if new else x)) >= BIN_SPACES * space:
-                new.append((float(column), float(top), gap_px))
-        else:
-            missed += 1
-    return end, new
+    centres = top[None] + np.arange(5)[:, None] * step[None]  # (5, w)
+    rows = np.clip(np.round(centres).astype(int)[:, None, :] + offsets[None, :, None], 0, height - 1)  # (5, 5, w)
+    ink = darkness[rows, columns.astype(int)[None, None, :]]
+    dark = ink.max(axis=1) > dark_at  # (5, w)
+    gaps = np.clip(np.round(centres[:4] + step / 2).astype(int), 0, height - 1)
+    light = darkness[gaps, columns.astype(int)[None, :]] < dark_at
+    lined = (dark.sum(axis=0) >= 3) & (light.sum(axis=0) >= 3)
+    limit = int(MISS_SPACES * space)
+
+    def reach(start: int, direction: int) -> int:
+        ahead = lined[start:] if direction > 0 else lined[: start + 1][::-1]
+        hits = np.flatnonzero(ahead)
+        if len(hits) == 0:
+            return start
+        gaps_between = np.diff(np.concatenate([[0], hits]))
+        stop = np.flatnonzero(gaps_between > limit + 1)
+        last_hit = hits[stop[0] - 1] if len(stop) and stop[0] > 0 else (hits[-1] if not len(stop) else 0)
+        return start + direction * int(last_hit)
+
+    left = reach(int(np.clip(np.floor(first), 0, width - 1)), -1)
+    right = reach(int(np.clip(np.ceil(last), 0, width - 1)), 1)
+    # where the lines are thin (light two pixels out), their ink says where they are
+    thin = dark & (ink[:, 0] < dark_at) & (ink[:, -1] < dark_at)
+    weight = ink.sum(axis=1)
+    shift = np.where(thin, (ink * offsets[None, :, None]).sum(axis=1) / np.maximum(weight, 1e-6), np.nan)
+    enough = thin.sum(axis=0) >= 3
+    extra = []
+    bin_px = BIN_SPACES * space
+    for lo, hi in ((left, first), (last, right)):
+        for b0 in np.arange(lo, hi, bin_px):
+            inside = slice(int(b0), int(min(hi, b0 + bin_px)) + 1)
+            ok = enough[inside]
+            if ok.sum() >= 3:
+                centre = float(np.mean(columns[inside][ok]))
+                extra.append((centre, float(np.median(top[inside][ok]) + np.nanmedian(shift[:, inside][:, ok])),
+                              float(np.median(step[inside][ok]))))
+    return left, right, [k for k in extra if not (first <= k[0] <= last)]

@@ -38,7 +38,7 @@ Cost: reading ~512 columns and a block maximum: a few tens of milliseconds for a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -78,6 +78,7 @@ class StaffSpaceEstimate:
     reason: str = ""  # why no staff was found ("" when one was)
     regions: tuple[StaffRegion, ...] = ()
     spread: float = 0.0  # (largest - smallest region staff space) / estimate; 0 with fewer than two regions
+    ink_darkness: float = 1 - INK_RATIOS[0]  # the darkness (0..1 against the paper) that read as ink here
     # The tracked samples: (n, 4) float64 of x (px), centre of the top line (px), staff space (px), thickness (px).
     sample_table: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)), repr=False, compare=False)
 
@@ -264,7 +265,7 @@ def estimate_staff_space(image: np.ndarray, columns: int = COLUMNS) -> StaffSpac
     darkness, xs = column_darkness(image, step)
     best = None
     for ratio in INK_RATIOS:
-        found = _estimate(darkness, darkness > 1 - ratio, xs, (width, height))
+        found = replace(_estimate(darkness, darkness > 1 - ratio, xs, (width, height)), ink_darkness=1 - ratio)
         if best is None or found.confidence > best.confidence:
             best = found
         if best.confidence >= GOOD_ENOUGH:
@@ -301,7 +302,7 @@ def _estimate(darkness: np.ndarray, ink: np.ndarray, xs: np.ndarray, image_wh: t
     spread = (max(r.staff_space_px for r in regions) - min(r.staff_space_px for r in regions)) / space \
         if len(regions) > 1 else 0.0
     return StaffSpaceEstimate(space, thickness, float(confidence), int(len(kept)), staff_length, "", regions,
-                              float(spread), samples)
+                              float(spread), sample_table=samples)
 
 
 def _regions(samples: np.ndarray, image_wh: tuple[int, int]) -> tuple[StaffRegion, ...]:
