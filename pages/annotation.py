@@ -16,7 +16,7 @@ from omr_core.annotation.store import STATUSES, read_labels, read_status, save_l
 from omr_core.annotation.systems import find_systems, grid_crops
 from omr_core.catalog import load_class_sets
 from omr_core.formats.yolo import format_labels, parse_labels
-from omr_core.inference.detector import SymbolDetector, list_registry_models
+from omr_core.inference.detector import SymbolDetector, UntrustedModelError, list_registry_models, resolve_model
 from omr_core.inference.images import read_image
 from omr_core.inference.uploads import IMAGE_TYPES, UploadError, save_upload
 from omr_core.structures.detections import Detections
@@ -78,8 +78,17 @@ predictions = load_predictions(root, scan_id)
 with st.expander("Pre-label with a model", expanded=predictions is None):
     if models:
         model = st.selectbox("Model", [Path(m["dir"]).name for m in models], key="annot-model")
-        if st.button("Pre-label this scan", key="annot-prelabel"):
-            detector = SymbolDetector.load(model, ws, conf=0.05)
+        chosen = resolve_model(model, ws)
+        consent = False
+        if not chosen.trusted:
+            st.warning(f"{chosen.path}: {chosen.why}. A .pt file is a Python pickle: loading it runs code from it.")
+            consent = st.checkbox("I trust this .pt file and allow it to run", key="annot-trust")
+        if st.button("Pre-label this scan", key="annot-prelabel", disabled=not (chosen.trusted or consent)):
+            try:
+                detector = SymbolDetector.load(model, ws, conf=0.05, trust_pickle=consent)
+            except (UntrustedModelError, FileNotFoundError, ValueError) as exc:
+                st.error(str(exc))
+                st.stop()
             found = detector.detect(image)
             names = [NAMES.index(n) if n in NAMES else -1 for n in found.data["class_name"]]
             known = np.array(names) >= 0

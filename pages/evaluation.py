@@ -12,9 +12,11 @@ from omr_core.evaluation.cases import case_crop, cell_mask, compare, filter_mask
 from omr_core.evaluation.run import load_evaluation
 from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import FALSE, VERDICTS
-from omr_core.inference.detector import list_registry_models
+from omr_core.inference.detector import list_registry_models, resolve_model
 from omr_core.inference.images import read_image
 from omr_core.jobs import list_jobs, start_job
+from omr_core.registry import entry_of_file
+from omr_core.structures.problems import ProblemLog
 from omr_core.structures.detections import Detections
 from omr_core.training.plan import PlanError, load_plan
 from omr_core.ui import current_workspace, job_panel, require_entry
@@ -28,7 +30,10 @@ st.title("Evaluation")
 ws = current_workspace()
 
 with st.expander("New evaluation", expanded=not ws.list_evaluations()):
-    models = [Path(c["dir"]).name for c in list_registry_models(ws)]
+    bad_cards = ProblemLog()
+    models = [Path(c["dir"]).name for c in list_registry_models(ws, bad_cards)]
+    for problem in bad_cards.problems:
+        st.warning(f"Model card left out: {problem.file}: {problem.message}")
     datasets = ws.list_datasets()
     if not models or not datasets:
         st.info("An evaluation needs a registered model and a converted dataset.")
@@ -38,12 +43,18 @@ with st.expander("New evaluation", expanded=not ws.list_evaluations()):
         dataset = c2.selectbox("Dataset", datasets, key="eval-dataset")
         split = c3.selectbox("Split", ["val", "test", "train"], key="eval-split")
         conf = c4.number_input("Confidence", 0.01, 0.99, 0.25, 0.05, key="eval-conf")
+        chosen = resolve_model(model, ws)
+        consent = False
+        if not chosen.trusted:
+            st.warning(f"{chosen.path}: {chosen.why}. A .pt file is a Python pickle: loading it runs code from it.")
+            consent = st.checkbox("I trust this .pt file and allow it to run", key="eval-trust")
         running = [j for j in list_jobs(ws.jobs, "evaluate") if j.state() == "running"]
         if running:
             job_panel(running[0], "eval-job")
-        elif st.button("Evaluate", key="eval-start"):
+        elif st.button("Evaluate", key="eval-start", disabled=not (chosen.trusted or consent)):
             start_job(ws.jobs, "evaluate", ["evaluate", model, dataset, "--split", split, "--conf", str(conf),
-                                            "--workspace", str(ws.root)], f"evaluate {model} on {dataset}/{split}")
+                                            "--workspace", str(ws.root), *(["--trust-pickle"] if consent else [])],
+                      f"evaluate {model} on {dataset}/{split}")
             st.rerun()
 
 names = ws.list_evaluations()
@@ -146,7 +157,11 @@ with tabs[3]:
         plan_stages = [stage.name for stage in plan.stages]
     except PlanError:
         plan_stages = []
-    card_stage = next((c.get("stage") for c in list_registry_models(ws) if c["dir"] == str(Path(summary["model"]).parent)), None)
+    try:
+        evaluated = entry_of_file(ws, summary["model"])  # the registered model the evaluation ran, if it is one
+    except FileNotFoundError:
+        evaluated = None
+    card_stage = evaluated.get("stage") if evaluated else None
     next_stage = min(plan_stages.index(card_stage) + 1, len(plan_stages) - 1) if card_stage in plan_stages else 0
     if not found:
         st.success("No rule fires: no class is below the thresholds the rules watch.")
@@ -157,11 +172,10 @@ with tabs[3]:
                                                 for k, v in s.evidence.items()))
             st.code(str(s.action), language="json")
             st.caption(f"Cases: Failures tab with class {s.cases.get('class')} and verdicts {s.cases.get('verdicts')}")
-            model_dir = Path(summary["model"]).parent
             key = f"eval-apply-{s.rule}-{'-'.join(s.classes)}"
-            if s.action["kind"] == "class_threshold" and (model_dir / "card.json").is_file():
-                if st.button(f"Apply to {model_dir.name}", key=key):
-                    st.success(apply(s, model_dir))
+            if s.action["kind"] == "class_threshold" and evaluated is not None:
+                if st.button(f"Apply to {evaluated['name']}", key=key):
+                    st.success(apply(s, summary["model"], ws))
             elif s.action["kind"] in APPLICABLE and plan_stages:
                 target = st.selectbox("Stage of the training plan", plan_stages, index=next_stage, key=f"{key}-stage")
                 if st.button(f"Apply to stage {target}", key=key):

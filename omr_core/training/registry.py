@@ -12,13 +12,21 @@ and after are stored in run.json so the page shows them before training starts.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections import Counter
 from pathlib import Path
 
 import yaml
 
+from omr_core.fileio import copy_atomic, write_atomic
+from omr_core.registry import (
+    file_hashes,
+    register_model,
+    require_trusted,
+    update_card,
+    workspace_models,
+    write_card,
+)
 from omr_core.training.gates import evaluate, gate_passed, load_criteria, stage_metrics
 from omr_core.training.plan import Stage, TrainingPlan
 from omr_core.training.runner import read_progress
@@ -33,9 +41,11 @@ class StageError(ValueError):
 
 
 def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weights: Path | None = None,
-                  criteria_yaml: Path | None = None, wandb: str = "offline") -> Path:
+                  criteria_yaml: Path | None = None, wandb: str = "offline", trust_pickle: bool = False) -> Path:
     """Write the run folder of one stage; returns it. `weights` overrides where the stage starts from;
-    `wandb` is "offline", "online" (with WANDB_API_KEY in the training process) or "off"."""
+    `wandb` is "offline", "online" (with WANDB_API_KEY in the training process) or "off". Start weights
+    that are a .pt nobody vouched for (omr_core.registry) are refused unless `trust_pickle`, which the run
+    records so that its training process may load them."""
     from omr_core.formats.yolo import read_data_yaml
 
     stage = plan.stage(stage_name)
@@ -50,6 +60,8 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
                          f"in that order: convert with --class-set {stage.class_set.name}")
     settings = plan.settings_for(stage, has_gpu)
     start = weights or _start_weights(ws, plan, stage)  # every refusal comes before anything is written
+    if start is not None and Path(start).suffix == ".pt":
+        require_trusted(Path(start), ws, consent=trust_pickle)
     run_dir = _new_run_dir(ws.runs, f"{plan.name}-{stage.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     data_yaml, balance = _training_data(dataset, run_dir, settings.balance)
     class_weights = None
@@ -65,8 +77,9 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
         "settings": {**{k: getattr(settings, k) for k in ULTRALYTICS_SETTINGS}, **settings.augment},
         "balance": balance,
         "command": f"python -m omr_core train {run_dir}",
+        "trust_pickle": bool(trust_pickle and start is not None),
     }
-    (run_dir / "run.json").write_text(json.dumps(spec, indent=2))
+    write_atomic(run_dir / "run.json", json.dumps(spec, indent=2))
     return run_dir
 
 
@@ -89,7 +102,7 @@ def _training_data(dataset: Path, run_dir: Path, balance: dict | None) -> tuple[
     spec = yaml.safe_load((dataset / "data.yaml").read_text())
     spec["train"] = str(listing)
     data_yaml = run_dir / "data.yaml"
-    data_yaml.write_text(yaml.safe_dump(spec, sort_keys=False))
+    write_atomic(data_yaml, yaml.safe_dump(spec, sort_keys=False))
     return data_yaml, {"settings": balance, "images": len(images), "listed": int(len(result.indices)),
                        "before": result.before, "after": result.after, "short": result.short}
 
@@ -144,23 +157,19 @@ def finish_stage(ws, run_dir: Path) -> dict:
     results = {group: [r.to_dict() for r in evaluate(criteria, group, metrics)]
                for group in ([gate] if gate else []) + ["minimum_acceptable", "target_performance"]}
     passed = gate_passed(evaluate(criteria, gate, metrics)) if gate else True
-    (run_dir / "gates.json").write_text(json.dumps(results, indent=2))
-    target = ws.models / run_dir.name
-    target.mkdir(parents=True, exist_ok=True)
-    weights = target / "best.pt"
-    shutil.copyfile(run_dir / "ultralytics" / "weights" / "best.pt", weights)
+    write_atomic(run_dir / "gates.json", json.dumps(results, indent=2))
     card = {
         "name": run_dir.name, "plan": spec["plan"], "stage": spec["stage"], "class_set": spec["class_set"],
         "classes": spec["class_names"], "data": spec["dataset"], "parent": spec["parent"],
         "metrics": metrics, "per_class": final.get("per_class", {}), "gate": gate, "gate_passed": passed,
-        "gates": results, "override": False, "weights": str(weights),
+        "gates": results, "override": False,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": spec["command"],
         "epochs": max((e["epoch"] for e in events if e["type"] == "epoch"), default=0),
         "imgsz": spec["settings"].get("imgsz"),
         **data_provenance(ws.dataset(spec["dataset"])),
     }
-    (target / "card.json").write_text(json.dumps(card, indent=2))
-    return card
+    return register_model(ws, run_dir.name, run_dir / "ultralytics" / "weights" / "best.pt", card,
+                          f"trained in this workspace (run {run_dir.name})")
 
 
 def data_provenance(dataset: Path) -> dict:
@@ -187,19 +196,15 @@ def data_provenance(dataset: Path) -> dict:
             "data_commands": commands}
 
 
-def list_models(ws) -> list[dict]:
-    """Model cards of the workspace, oldest first."""
-    cards = [json.loads(p.read_text()) for p in Path(ws.models).glob("*/card.json")]
-    return sorted(cards, key=lambda c: c["date"])
+def list_models(ws, problems=None) -> list[dict]:
+    """Model cards of the models the workspace trained, oldest first (unreadable cards reported in
+    `problems`, a ProblemLog, and left out)."""
+    return workspace_models(ws, problems)
 
 
 def override_gate(ws, name: str, reason: str) -> dict:
     """The user takes a failed gate's model on anyway: recorded on its card, with the reason."""
-    path = Path(ws.models) / name / "card.json"
-    card = json.loads(path.read_text())
-    card.update(override=True, override_reason=reason)
-    path.write_text(json.dumps(card, indent=2))
-    return card
+    return update_card(ws, name, {"override": True, "override_reason": reason})
 
 
 BUNDLED = Path(__file__).resolve().parents[2] / "models"
@@ -211,8 +216,12 @@ def bundle_model(ws, name: str, target_root: Path = BUNDLED, bundle_name: str | 
     checkout has a working detector."""
     from omr_core.training.offline import import_ultralytics
 
-    source = Path(ws.models) / name
-    card = json.loads((source / "card.json").read_text())
+    from omr_core.registry import find_model
+
+    entry = find_model(name, ws)
+    source = Path(entry["dir"])
+    require_trusted(source / "best.pt", ws)  # validation below unpickles it
+    card = {k: v for k, v in entry.items() if k not in ("dir", "card_path", "origin", "model_files")}
     data = ws.dataset(card["data"]) / "data.yaml"
     spec = yaml.safe_load(data.read_text())
     split = "test" if spec.get("test") else "val"
@@ -231,11 +240,11 @@ def bundle_model(ws, name: str, target_root: Path = BUNDLED, bundle_name: str | 
     if bundle_name:
         card.update(name=check_name(bundle_name), registered_as=name)
     target = target_root / card["name"]
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source / "best.pt", target / "best.pt")
+    copy_atomic(source / "best.pt", target / "best.pt")
     card["weights"] = str((target / "best.pt").relative_to(target_root.parent))
-    (target / "card.json").write_text(json.dumps(card, indent=2))
-    (target / "README.md").write_text(_card_markdown(card))
+    card["files"] = file_hashes(target)  # what makes the bundled .pt trusted in every checkout
+    write_card(target, card)
+    write_atomic(target / "README.md", _card_markdown(card))
     return card
 
 
