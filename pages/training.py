@@ -6,6 +6,8 @@ import streamlit as st
 
 from omr_core.catalog import load_class_sets
 from omr_core.jobs import list_jobs, start_job
+from omr_core.registry import UntrustedModelError
+from omr_core.structures.problems import ProblemLog
 from omr_core.training.plan import PlanError, load_plan
 from omr_core.training.registry import StageError, balance_preview, list_models, override_gate, prepare_stage
 from omr_core.training.runner import request_stop
@@ -30,7 +32,11 @@ for job in list_jobs(ws.jobs, "train")[:1] + list_jobs(ws.jobs, "check")[:1]:
         job_panel(job, f"training-{job.info['kind']}")
 
 tabs = st.tabs(["Stages", "Runs", "Compare", "Pipeline check"])
-models = list_models(ws)
+unreadable = ProblemLog()
+models = list_models(ws, unreadable)
+runs = list_runs(ws.runs, unreadable)
+for problem in unreadable.problems:
+    st.warning(f"Left out: {problem.file}: {problem.message}")
 
 with tabs[0]:
     rows = []
@@ -65,12 +71,18 @@ with tabs[0]:
                                    disabled=wandb_mode != "online")
     if st.button("Start this stage", type="primary", key="training-start"):
         try:
-            run_dir = prepare_stage(ws, plan, stage.name, has_gpu, wandb=wandb_mode)
+            run_dir = prepare_stage(ws, plan, stage.name, has_gpu, wandb=wandb_mode,
+                                    trust_pickle=st.session_state.get("training-trust", False))
             start_job(ws.jobs, "train", ["train", str(run_dir)], f"train {run_dir.name}",
                       extra_env={"WANDB_API_KEY": wandb_key} if wandb_key else None)
             st.rerun()
         except StageError as exc:
             st.error(str(exc))
+        except UntrustedModelError as exc:
+            st.error(str(exc))
+            st.session_state["training-needs-trust"] = True
+    if st.session_state.get("training-needs-trust"):
+        st.checkbox("I trust this stage's start weights (.pt) and allow them to run", key="training-trust")
     failed = [c for c in models if c["plan"] == plan.name and c["stage"] == stage.name and not c["gate_passed"]
               and not c.get("override")]
     if failed:
@@ -81,7 +93,6 @@ with tabs[0]:
                 st.rerun()
 
 with tabs[1]:
-    runs = list_runs(ws.runs)
     if not runs:
         st.info("No run yet: start a stage.")
     else:
@@ -89,10 +100,16 @@ with tabs[1]:
 
         @st.fragment(run_every=2.0)
         def live() -> None:
-            run = next(r for r in list_runs(ws.runs) if r.name == chosen)
+            run = next((r for r in list_runs(ws.runs) if r.name == chosen), None)
+            if run is None:
+                st.warning(f"Run {chosen} is no longer readable")
+                return
             cols = st.columns(4)
             cols[0].metric("State", run.state)
-            cols[1].metric("Epoch", f"{run.epochs_done} / {run.spec['settings'].get('epochs', '?')}")
+            if run.state == "killed":
+                st.warning("The training process ended without a word (killed, out of memory, or the machine "
+                           "restarted)" + (": resume it from its last saved epoch." if run.resumable else "."))
+            cols[1].metric("Epoch", f"{run.epochs_done} / {run.spec.get('settings', {}).get('epochs', '?')}")
             last = run.epochs[-1] if run.epochs else {}
             cols[2].metric("mAP@0.5", f"{last.get('metrics', {}).get('metrics/mAP50(B)', 0):.3f}" if last else "-")
             cols[3].metric("Epoch time", f"{last.get('epoch_seconds', 0):.0f} s" if last else "-")
@@ -123,7 +140,6 @@ with tabs[1]:
         live()
 
 with tabs[2]:
-    runs = list_runs(ws.runs)
     picked = st.multiselect("Runs", [r.name for r in runs], default=[r.name for r in runs[:2]], key="training-compare")
     chosen_runs = [r for r in runs if r.name in picked]
     if chosen_runs:

@@ -54,3 +54,22 @@ def test_recorded_run_shows_curves_alerts_and_gates(app):
 def test_compare_tab_draws_the_runs(app):
     at, _ = app
     assert len(tab(at, "Compare").get("plotly_chart")) == 1
+
+
+def test_a_killed_run_shows_as_killed_with_a_resume_button(tmp_path, monkeypatch):
+    ws = Workspace.open(tmp_path / "ws")
+    run = ws.runs / RUN_NAME
+    shutil.copytree(DATA / "recorded_run", run)
+    lines = (run / "progress.jsonl").read_text().splitlines()
+    cut = next(i for i, line in enumerate(lines) if '"epoch": 2' in line and '"type": "epoch"' in line)
+    (run / "progress.jsonl").write_text("\n".join(lines[:cut + 1]) + "\n")  # SIGKILL after epoch 2: no last word
+    (run / "ultralytics" / "weights").mkdir(parents=True)
+    (run / "ultralytics" / "weights" / "last.pt").write_bytes(b"a checkpoint")
+    monkeypatch.setenv("SCOREEYE_WORKSPACE", str(ws.root))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page("pages/training.py").run()
+    runs = tab(at, "Runs")
+    assert {m.label: m.value for m in runs.metric}["State"] == "killed"
+    assert any("ended without a word" in w.value for w in runs.warning)
+    assert runs.button(key="training-resume").label == "Resume"
