@@ -81,6 +81,9 @@ name = st.selectbox("Evaluation", names, index=len(names) - 1, key="eval-name")
 summary, boxes = open_evaluation(name)
 st.caption(f"{summary.get('model_name') or summary['model']} on `{summary['dataset']}` ({summary['split']}, "
            f"{summary['images']} images) · verdicts at confidence {summary['conf']} and IoU {summary['iou']}")
+if summary.get("skipped"):
+    st.warning(f"{len(summary['skipped'])} images could not be read and were left out: "
+               + "; ".join(s["reason"] for s in summary["skipped"][:5]))
 row = st.columns(5)
 row[0].metric("mAP@0.5", f"{summary['mAP50']:.3f}")
 row[1].metric("mAP@0.75", f"{summary['mAP75']:.3f}")
