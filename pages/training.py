@@ -31,12 +31,12 @@ for job in list_jobs(ws.jobs, "train")[:1] + list_jobs(ws.jobs, "check")[:1]:
     if job.state() == "running":
         job_panel(job, f"training-{job.info['kind']}")
 
-tabs = st.tabs(["Stages", "Runs", "Compare", "Pipeline check"])
 unreadable = ProblemLog()
 models = list_models(ws, unreadable)
 runs = list_runs(ws.runs, unreadable)
 for problem in unreadable.problems:
     st.warning(f"Left out: {problem.file}: {problem.message}")
+tabs = st.tabs(["Stages", "Runs", "Compare", "Pipeline check"])
 
 with tabs[0]:
     rows = []
