@@ -41,13 +41,13 @@ tabs = st.tabs(["Stages", "Runs", "Compare", "Pipeline check"])
 with tabs[0]:
     rows = []
     for stage in plan.stages:
-        cards = [c for c in models if c["plan"] == plan.name and c["stage"] == stage.name]
+        cards = [c for c in models if c.get("plan") == plan.name and c.get("stage") == stage.name]
         card = cards[-1] if cards else None
         rows.append({"stage": stage.name, "class set": f"{stage.class_set.name} ({len(stage.class_set)})",
                      "dataset": stage.dataset, "dataset ready": stage.dataset in ws.list_datasets(),
                      "starts from": stage.start_from, "gate": stage.gate,
-                     "model": card["name"] if card else "", "mAP50": card["metrics"].get("mAP50") if card else None,
-                     "gate result": ("passed" if card["gate_passed"] else "overridden" if card.get("override") else "failed") if card else ""})
+                     "model": card["name"] if card else "", "mAP50": (card.get("metrics") or {}).get("mAP50") if card else None,
+                     "gate result": ("passed" if card.get("gate_passed") else "overridden" if card.get("override") else "failed") if card else ""})
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="training-stages")
     stage_name = st.selectbox("Stage", [s.name for s in plan.stages], key="training-stage")
     stage = plan.stage(stage_name)
@@ -83,7 +83,7 @@ with tabs[0]:
             st.session_state["training-needs-trust"] = True
     if st.session_state.get("training-needs-trust"):
         st.checkbox("I trust this stage's start weights (.pt) and allow them to run", key="training-trust")
-    failed = [c for c in models if c["plan"] == plan.name and c["stage"] == stage.name and not c["gate_passed"]
+    failed = [c for c in models if c.get("plan") == plan.name and c.get("stage") == stage.name and not c.get("gate_passed")
               and not c.get("override")]
     if failed:
         with st.expander(f"Stage {stage.name}'s latest model failed its gate: go on anyway"):

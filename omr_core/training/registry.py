@@ -130,11 +130,11 @@ def _start_weights(ws, plan: TrainingPlan, stage: Stage) -> Path | None:
             raise StageError(f"stage {stage.name!r} starts from {path}, which is not a file")
         return path
     previous = plan.stages[[s.name for s in plan.stages].index(stage.name) - 1]
-    cards = [c for c in list_models(ws) if c["plan"] == plan.name and c["stage"] == previous.name]
+    cards = [c for c in list_models(ws) if c.get("plan") == plan.name and c.get("stage") == previous.name]
     if not cards:
         raise StageError(f"stage {stage.name!r} starts from stage {previous.name!r}, which has no registered model "
                          f"yet: train {previous.name!r} first, or pass weights")
-    passed = [c for c in cards if c["gate_passed"] or c.get("override")]
+    passed = [c for c in cards if c.get("gate_passed") or c.get("override")]
     if not passed:
         raise StageError(f"stage {previous.name!r} did not pass its gate ({cards[-1]['gate']}); fix it, or override "
                          f"the gate on its model card to go on")
