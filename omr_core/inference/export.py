@@ -6,12 +6,13 @@ through the `SymbolDetector` on sample images and compares the detections box by
 have a same-class box in the other with IoU >= `min_iou` and confidence within `max_conf_diff`. Boxes whose
 confidence lies within `max_conf_diff` of the threshold may fall on either side and are not counted. The
 result goes on the model card (`onnx`). The export is made in a scratch folder and replaces best.onnx only when
-its parity passed, so a failed export never costs the folder the export it had.
+its parity passed, so a failed export (or a kill) never costs the folder the export it had.
 
 `quantize_int8` makes best.int8.onnx with ONNX Runtime's static QDQ quantisation, calibrated on tiles of the
 model's own validation images, measures mAP50-95 of both ONNX files on the validation split and keeps the INT8
 file only when it loses at most `max_drop` (0.01: one point); the numbers go on the card (`int8`) either way.
-Likewise it is made aside and moved into place only when kept.
+Likewise it is made aside and moved into place only when kept (a kill mid-way leaves the folder as it was);
+a measured refusal removes the folder's INT8 file, which the card then says is not offered.
 """
 
 from __future__ import annotations
@@ -105,9 +106,12 @@ def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: floa
         seconds = time.perf_counter() - started
         entry = _parity_entry(weights, exported, card, images, conf, min_iou, max_conf_diff, imgsz, seconds)
         onnx_path = model_dir / "best.onnx"
+        kept_before = onnx_path.is_file()
         if entry["parity"]["passed"]:
             os.replace(exported, onnx_path)
-    _put_on_card(model_dir, card, "onnx", entry, onnx_path.name)
+    # a failed export keeps the folder's earlier best.onnx (made from the same best.pt) and its card entry
+    _put_on_card(model_dir, card, "onnx" if entry["parity"]["passed"] or not kept_before else "onnx_rejected",
+                 entry, onnx_path.name)
     return entry
 
 
@@ -168,6 +172,8 @@ def quantize_int8(model_dir: Path, data_yaml: Path, split: str = "val", calibrat
         entry = _quantize_and_measure(source, Path(scratch), Tiles, data_yaml, split, imgsz, max_drop)
         if entry["offered"]:
             os.replace(Path(scratch) / final.name, final)  # only a kept INT8 file replaces the folder's
+        else:
+            final.unlink(missing_ok=True)  # measured and refused: an older file would contradict the card
     _put_on_card(model_dir, card, "int8", entry, final.name)
     return entry
 

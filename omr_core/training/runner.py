@@ -129,8 +129,9 @@ def check_resumable(run_dir: Path) -> Path:
     return _resume_point(run_dir)[0]
 
 
-def _resume_point(run_dir: Path) -> tuple[Path, int]:
-    """last.pt and the number of epochs it holds, or CannotResume saying why not."""
+def _resume_point(run_dir: Path) -> tuple[Path, int, bool]:
+    """last.pt, the number of epochs it holds and whether those are all the run's epochs (the run was stopped
+    in its final validation, which the resume then does), or CannotResume saying why not."""
     checkpoint = last_checkpoint(run_dir)
     if not checkpoint.is_file():
         raise CannotResume(f"{run_dir}: no {checkpoint.name} yet: the run never finished an epoch, start it again")
@@ -150,10 +151,7 @@ def _resume_point(run_dir: Path) -> tuple[Path, int]:
                            f"stopped by Ultralytics itself); train a new stage from its best.pt instead")
     epochs_done = int(state["epoch"]) + 1
     planned = int((state.get("train_args") or {}).get("epochs") or 0)
-    if planned and epochs_done >= planned:
-        raise CannotResume(f"{checkpoint}: all {planned} epochs are trained; the run was stopped in its final "
-                           f"validation, which does not resume: train a new stage from its best.pt instead")
-    return checkpoint, epochs_done
+    return checkpoint, epochs_done, bool(planned) and epochs_done >= planned
 
 
 def _workspace_of(run_dir: Path):
@@ -181,9 +179,11 @@ def _train(run_dir: Path, resume: bool) -> Path:
     (run_dir / "STOP").unlink(missing_ok=True)
     if last_checkpoint(run_dir).parent.is_dir():
         clean_partials(last_checkpoint(run_dir).parent)  # what a kill in a checkpoint write left beside it
-    checkpoint, epochs_done = _resume_point(run_dir) if resume else (None, 0)
+    checkpoint, epochs_done, trained = _resume_point(run_dir) if resume else (None, 0, False)
     if checkpoint is not None:
         trim_progress(run_dir, epochs_done)
+    if trained:  # every epoch is in last.pt: only the final validation of best.pt is left to do
+        return _final_validation(run_dir, spec, stream)
     else:
         for key in ("model", "weights"):  # a .pt to start from is a pickle: only with trust or consent
             if str(spec.get(key) or "").endswith(".pt"):
@@ -300,6 +300,37 @@ def _train(run_dir: Path, resume: bool) -> Path:
     return best
 
 
+def _final_validation(run_dir: Path, spec: dict, stream: ProgressStream) -> Path:
+    """What Ultralytics' final_eval does, for a run killed in it: strip the optimizer from last.pt and best.pt
+    (atomically) and validate best.pt; its metrics become the run's "final" event, as they would have."""
+    from omr_core.training.checkpoints import atomic_strip
+    from omr_core.training.offline import import_ultralytics
+
+    import_ultralytics()
+    import ultralytics.engine.trainer as trainer_module
+    from ultralytics import YOLO
+
+    weights = last_checkpoint(run_dir).parent
+    best = weights / "best.pt" if (weights / "best.pt").is_file() else weights / "last.pt"
+    stream.write("state", state="running", pid=os.getpid(), resume=True, final_only=True)
+    try:
+        with atomic_strip():
+            trainer_module.strip_optimizer(weights / "last.pt")
+            if best.name == "best.pt":
+                trainer_module.strip_optimizer(best)
+        settings = spec.get("settings", {})
+        metrics = YOLO(str(best)).val(data=spec["data"], imgsz=settings.get("imgsz", 640), batch=settings.get("batch", 16),
+                                     device=settings.get("device"), workers=settings.get("workers", 0), plots=False,
+                                     verbose=False, project=str(run_dir), name="final-validation", exist_ok=True)
+        stream.write("final", metrics={str(k): float(v) for k, v in metrics.results_dict.items()},
+                     per_class=_per_class_of(metrics.box, metrics.names))
+    except BaseException as exc:
+        stream.write("state", state="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    stream.write("state", state="done", best=str(best))
+    return best
+
+
 def _wandb_mode(mode: str, run_dir: Path, stream: ProgressStream) -> str:
     """W&B: "offline" (default: nothing may hang without a network), "online" (needs WANDB_API_KEY), "off"."""
     if mode not in ("offline", "online", "off"):
@@ -347,10 +378,13 @@ def _epoch_event(trainer, seconds: float) -> dict:
 
 def _per_class(trainer) -> dict[str, dict]:
     validator = getattr(trainer, "validator", None)
-    box = getattr(getattr(validator, "metrics", None), "box", None)
+    return _per_class_of(getattr(getattr(validator, "metrics", None), "box", None), trainer.data["names"])
+
+
+def _per_class_of(box, names) -> dict[str, dict]:
+    """P, R, mAP50, mAP50-95 and F1 per class of an Ultralytics box metric."""
     if box is None or not len(getattr(box, "ap_class_index", [])):
         return {}
-    names = trainer.data["names"]
     out = {}
     for i, c in enumerate(box.ap_class_index):
         p, r, ap50, ap = (float(v) for v in box.class_result(i))

@@ -136,3 +136,34 @@ def test_a_kill_during_a_checkpoint_write_leaves_a_whole_checkpoint(tmp_path):
         state = torch.load(target, map_location="cpu", weights_only=False)  # whole, every time
         assert state["model"] is not None
     assert not [p for p in target.parent.iterdir() if p.name != "last.pt" and not p.name.endswith(".part")]
+
+
+def test_a_run_killed_in_its_final_validation_finishes_on_resume(tiny_set, tmp_path):  # noqa: F811
+    import shutil
+
+    import torch
+
+    run = tmp_path / "run"
+    weights = last_checkpoint(run).parent
+    weights.mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({
+        "data": str(tiny_set / "data.yaml"), "model": "yolov8n.yaml",
+        "settings": {"epochs": 3, "imgsz": 160, "batch": 4, "workers": 0, "device": "cpu"}}))
+    bundled = BUNDLED_MODELS / "scoreeye-3.1-n" / "best.pt"  # a model of the tiny set's eight classes
+    state = torch.load(bundled, map_location="cpu", weights_only=False)
+    state.update(epoch=2, optimizer={"state": {}, "param_groups": []}, train_args={**state["train_args"], "epochs": 3})
+    torch.save(state, weights / "last.pt")  # every epoch saved, its optimizer not yet stripped: killed right here
+    shutil.copyfile(bundled, weights / "best.pt")
+    stream = ProgressStream(run)
+    stream.write("state", state="running", pid=999999)
+    for epoch in (1, 2, 3):
+        stream.write("epoch", epoch=epoch, epochs=3, metrics={}, train={}, lr={})
+    assert summarise_run(run).state == "killed" and summarise_run(run).resumable
+    job = start_job(tmp_path / "jobs", "train", ["train", str(run), "--resume"])
+    assert job.wait(300) == "done", job.log_tail()
+    events = read_progress(run)
+    (final,) = [e for e in events if e["type"] == "final"]
+    assert "metrics/mAP50(B)" in final["metrics"] and final["per_class"]  # what the gates read
+    assert epochs_of(run) == [1, 2, 3] and summarise_run(run).state == "done"
+    with pytest.raises(CannotResume, match="no optimizer state"):
+        check_resumable(run)  # stripped, as a finished run's is
