@@ -121,11 +121,12 @@ class Job:
     def is_running(self) -> bool:
         if self.returncode() is not None:
             return False
-        wrapper = self.info.get("wrapper", {})
-        if _alive(self._worker()) or _alive(wrapper):
+        wrapper = self.info.get("wrapper") or {}
+        if _alive(self._worker()) or (isinstance(wrapper, dict) and _alive(wrapper)):
             return True
         # the wrapper started but its records are not written yet (the first instants of a job)
-        return bool(wrapper) and not (self.folder / "worker.json").exists() and time.time() - wrapper["started"] < 5
+        started = wrapper.get("started") if isinstance(wrapper, dict) else None
+        return isinstance(started, (int, float)) and not (self.folder / "worker.json").exists() and time.time() - started < 5
 
     def state(self) -> str:
         """running | done | failed | stopped (ended by a signal, or vanished without a return code)."""
@@ -152,8 +153,8 @@ class Job:
     def stop(self) -> None:
         """SIGTERM to the job's process group (wrapper, worker and the worker's own helpers), found through a
         process that is verifiably still the job's."""
-        for record in (self._worker(), self.info.get("wrapper", {})):
-            if _alive(record):
+        for record in (self._worker(), self.info.get("wrapper") or {}):
+            if isinstance(record, dict) and _alive(record):
                 try:
                     os.killpg(os.getpgid(record["pid"]), signal.SIGTERM)
                 except ProcessLookupError:
