@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from omr_core.fileio import Busy, write_atomic
 from omr_core.jobs import ProgressFile
 
 if TYPE_CHECKING:
@@ -52,6 +53,13 @@ class _Progress:
     def close(self, state: str = "done") -> None:
         self.bar.close()
         self.file(self.bar.n, self.bar.total or self.bar.n, state, state=state, force=True)
+
+
+def _trust_option(parser: argparse.ArgumentParser) -> None:
+    """The one declaration of the consent flag: a .pt nobody vouched for loads only with it."""
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="allow a .pt file that this workspace did not train and no bundled card records "
+                             "(a .pt is a pickle: loading it runs code from it)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     stage.add_argument("--workspace")
     stage.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                        help="override Ultralytics settings of this run (epochs=10 imgsz=640 model=yolov8n.yaml)")
+    _trust_option(stage)
 
     stage_data = sub.add_parser("stage-data", help="make the dataset a stage of the workspace's plan trains on")
     stage_data.add_argument("name", help="stage name (3.1, 3.2, noise...)")
@@ -146,6 +155,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("dataset")
     check.add_argument("--model", default="yolov8n.yaml")
     check.add_argument("--json", help="also write the results here")
+    check.add_argument("--workspace")
+    _trust_option(check)
 
     drawn = sub.add_parser("drawn", help="write a DeepScores-format folder of simple drawn pages")
     drawn.add_argument("folder")
@@ -159,8 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
     detect.add_argument("--conf", type=float, default=0.25)
     detect.add_argument("--dpi", type=float, default=240, help="PDF pages are rendered at this resolution")
-    detect.add_argument("--trust-pickle", action="store_true",
-                        help="allow a .pt from outside the registry (a pickle runs code when loaded)")
+    _trust_option(detect)
     detect.add_argument("--out", help="write the JSON here (default: print it)")
     detect.add_argument("--staff-space", type=float, dest="staff_space",
                         help="the inputs' staff space in px, when known (default: measured on each image)")
@@ -175,12 +185,14 @@ def _parser() -> argparse.ArgumentParser:
     measures.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
     measures.add_argument("--conf", type=float, default=0.25)
     measures.add_argument("--out", required=True, help="the page-level symbols JSON")
+    _trust_option(measures)
 
     export = sub.add_parser("export", help="export a registered model to ONNX (parity-checked), optionally INT8")
     export.add_argument("model", help="a registered model name")
     export.add_argument("--workspace")
     export.add_argument("--int8", action="store_true", help="also INT8, kept only within one mAP point")
     export.add_argument("--images", type=int, default=4, help="sample images of the model's data for the parity check")
+    _trust_option(export)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a model on a dataset split: metrics, verdicts, OMR metrics")
     evaluate.add_argument("model", help="a registered model name or a .onnx path")
@@ -190,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--workspace")
     evaluate.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
     evaluate.add_argument("--conf", type=float, default=0.25, help="confidence for verdicts, P/R/F1, confusion")
+    _trust_option(evaluate)
 
     classes = sub.add_parser("classes", help="list the class sets and what the plan's short names mean")
     classes.add_argument("--class-sets-yaml")
@@ -204,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
-    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+    except (OSError, ValueError, Busy) as exc:  # bad input, a refusal (a pickle, a busy run), a full disk
         ProgressFile()(0, 0, str(exc), state="failed", force=True)
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -363,7 +376,7 @@ def _stage(args) -> int:
     plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
     import torch
 
-    run_dir = prepare_stage(ws, plan, args.name, has_gpu=torch.cuda.is_available())
+    run_dir = prepare_stage(ws, plan, args.name, has_gpu=torch.cuda.is_available(), trust_pickle=args.trust_pickle)
     spec = json.loads((run_dir / "run.json").read_text())
     for pair in args.set:
         key, _, value = pair.partition("=")
@@ -377,7 +390,7 @@ def _stage(args) -> int:
     spec["warnings"] = [w for w in [scale_warning(ws.dataset(spec["dataset"]), int(spec["settings"]["imgsz"]))] if w]
     for warning in spec["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
-    (run_dir / "run.json").write_text(json.dumps(spec, indent=2))
+    write_atomic(run_dir / "run.json", json.dumps(spec, indent=2))
     print(f"run {run_dir}")
     train(run_dir)
     card = finish_stage(ws, run_dir)
@@ -434,12 +447,14 @@ def _bundle(args) -> int:
 
 def _check(args) -> int:
     from omr_core.training.pipeline_check import as_dicts, pipeline_check
+    from omr_core.workspace import Workspace
 
-    results = pipeline_check(args.dataset, args.model)
+    results = pipeline_check(args.dataset, args.model, workspace=Workspace.open(args.workspace),
+                             trust_pickle=args.trust_pickle)
     for r in results:
         print(f"{'PASS' if r.passed else 'FAIL'} {r.name:24s} {r.seconds:6.1f} s  {r.detail.splitlines()[0]}")
     if args.json:
-        Path(args.json).write_text(json.dumps(as_dicts(results), indent=2))
+        write_atomic(Path(args.json), json.dumps(as_dicts(results), indent=2))
     return 0 if len(results) == 4 and all(r.passed for r in results) else 1
 
 
@@ -471,7 +486,7 @@ def _detect(args) -> int:
             print(f"{name} page {page + 1}: {len(run.detections)} symbols, {len(run.tiles_xyxy)} tiles, "
                   f"{run.timings_ms['total']:.0f} ms; {run.rescale.describe()}", file=sys.stderr)
     text = json.dumps(results if len(results) > 1 else results[0], indent=1)
-    Path(args.out).write_text(text) if args.out else print(text)
+    write_atomic(Path(args.out), text) if args.out else print(text)
     return 0
 
 
@@ -480,31 +495,33 @@ def _measures(args) -> int:
     from omr_core.inference.handoff import detect_measures
     from omr_core.workspace import Workspace
 
-    detector = SymbolDetector.load(args.model, Workspace.open(args.workspace), backend=args.backend, conf=args.conf)
+    detector = SymbolDetector.load(args.model, Workspace.open(args.workspace), backend=args.backend, conf=args.conf,
+                                   trust_pickle=args.trust_pickle)
     document = detect_measures(detector, args.metadata)
-    Path(args.out).write_text(json.dumps(document, indent=1))
+    write_atomic(Path(args.out), json.dumps(document, indent=1))
     count = sum(len(m["symbols"]) for p in document["pages"] for s in p["systems"] for m in s["measures"])
     print(f"{args.out}: {count} symbols on {len(document['pages'])} pages")
     return 0
 
 
 def _export(args) -> int:
-    from omr_core.inference.detector import resolve_model
+    from omr_core.inference.detector import require_trusted, resolve_model
     from omr_core.inference.export import export_onnx, parity_images, quantize_int8
     from omr_core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
     ref = resolve_model(args.model, ws, prefer="torch")
-    if not ref.trusted:
-        raise SystemExit(f"{args.model}: export works on registered models (a folder with card.json and best.pt)")
+    if ref.name is None or ref.path.suffix != ".pt":
+        raise ValueError(f"{args.model}: export works on registered models (a folder with card.json and best.pt)")
+    require_trusted(ref, ws, consent=args.trust_pickle)  # before anything else: the export unpickles it
     folder = ref.path.parent
-    entry = export_onnx(folder, parity_images(ws, ref.card, args.images))
+    entry = export_onnx(folder, parity_images(ws, ref.card, args.images), workspace=ws, trust_pickle=args.trust_pickle)
     print(json.dumps(entry, indent=1))
     parity = entry["parity"]
     if not parity["passed"]:
-        print(f"parity failed: {folder / 'best.onnx'} removed", file=sys.stderr)
+        print(f"parity failed: the new export was not kept ({folder / 'best.onnx'} is as it was)", file=sys.stderr)
         ProgressFile()(0, 0, f"parity failed on {parity['images']} images ({parity['unmatched']} boxes differ): "
-                             "best.onnx removed", state="failed", force=True)
+                             "the new export was not kept", state="failed", force=True)
         return 1
     ProgressFile()(1, 1, f"best.onnx gives the same {parity['boxes_onnx']:,} boxes as best.pt on {parity['images']} "
                          f"images (lowest IoU {parity['min_iou']:.3f})", state="done", force=True)
@@ -523,7 +540,7 @@ def _evaluate(args) -> int:
     from omr_core.workspace import Workspace, check_name
 
     ws = Workspace.open(args.workspace)
-    detector = SymbolDetector.load(args.model, ws, backend=args.backend)
+    detector = SymbolDetector.load(args.model, ws, backend=args.backend, trust_pickle=args.trust_pickle)
     dataset = Path(args.dataset) if Path(args.dataset).is_dir() else ws.dataset(args.dataset)
     model = Path(args.model).stem if Path(args.model).suffix in (".pt", ".onnx") else str(args.model)
     name = check_name(args.name or f"{model}-{dataset.name}-{args.split}")

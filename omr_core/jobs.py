@@ -1,14 +1,23 @@
 """Background jobs: long work runs as its own process (the CLI), never inside a Streamlit rerun.
 
-A job folder holds `job.json` (command, pid, start time), `progress.json` (done, total, message, state) that
-the worker rewrites atomically, and `log.txt` (stdout and stderr). Any page, tab or a restarted app finds the
-job again from its folder.
+A job folder holds `job.json` (kind, title, the worker's command, the wrapper's pid and start time),
+`worker.json` (the worker's pid and start time), `progress.json` (done, total, message, state) that the worker
+rewrites atomically, `log.txt` (stdout and stderr) and, once it ended, `returncode`. Any page, tab or a
+restarted app finds the job again from its folder.
+
+    wrapper: python -m omr_core.jobs FOLDER     starts the worker, waits, writes `returncode`
+    worker:  python -m omr_core <command...>    writes `returncode` itself too, so a killed wrapper loses nothing
+
+No shell is involved: the command and every path travel as argument lists and JSON, so any path (spaces,
+quotes, `$`, non-ASCII) reaches the worker as it is. A process counts as the job's only while its pid *and* its
+start time match what was recorded, so a pid the system gave to another process later is not mistaken for it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,10 +28,20 @@ from pathlib import Path
 from omr_core.fileio import write_atomic
 
 PROGRESS_ENV = "OMR_JOB_PROGRESS"  # the worker writes its progress to this file when set
+RETURNCODE_ENV = "OMR_JOB_RETURNCODE"  # ... and its exit code to this one
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_json_atomic(path: Path, value: dict) -> None:
     write_atomic(path, json.dumps(value, indent=2), durable=False)  # rewritten every 0.2 s: no fsync
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class ProgressFile:
@@ -46,49 +65,78 @@ class ProgressFile:
                                       "counts": counts, "time": time.time()})
 
 
+def exit_record() -> Path | None:
+    """The worker side: where to write its exit code (None outside a job). Taken out of the environment, so
+    that processes the worker starts itself never write it."""
+    path = os.environ.pop(RETURNCODE_ENV, None)
+    return Path(path) if path else None
+
+
+def record_exit(path: Path | None, code: int) -> None:
+    """The worker side: write its exit code into its job folder (a no-op outside a job)."""
+    if path is not None and not path.exists():
+        write_atomic(path, str(int(code)), durable=False)
+
+
+def start_time(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch), or None if there is none or it is a zombie."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return process.create_time()
+    except (psutil.Error, ValueError):
+        return None
+
+
+def _alive(record: dict) -> bool:
+    """Whether the process a record names ({"pid", "started"}) is still that process and running."""
+    pid, started = record.get("pid"), record.get("started")
+    if not isinstance(pid, int) or pid <= 0 or not isinstance(started, (int, float)):
+        return False
+    now = start_time(pid)
+    return now is not None and abs(now - started) < 0.05  # another start time: the pid was reused
+
+
 @dataclass(frozen=True)
 class Job:
     folder: Path
 
     @property
     def info(self) -> dict:
-        return json.loads((self.folder / "job.json").read_text())
+        return _read_json(self.folder / "job.json")
+
+    def _worker(self) -> dict:
+        return _read_json(self.folder / "worker.json")
 
     def progress(self) -> dict:
-        try:
-            return json.loads((self.folder / "progress.json").read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {"done": 0, "total": 0, "message": "starting", "state": "running"}
+        progress = _read_json(self.folder / "progress.json")
+        return progress or {"done": 0, "total": 0, "message": "starting", "state": "running"}
 
     def returncode(self) -> int | None:
-        path = self.folder / "returncode"
-        return int(path.read_text()) if path.exists() else None
+        try:
+            return int((self.folder / "returncode").read_text().strip())
+        except (OSError, ValueError):
+            return None
 
     def is_running(self) -> bool:
         if self.returncode() is not None:
             return False
-        pid = self.info.get("pid")
-        if not pid:
-            return False
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return False
-        # a zombie or a recycled pid belongs to no job of ours
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            return stat.split(") ", 1)[1][0] != "Z"
-        except (FileNotFoundError, IndexError):
+        wrapper = self.info.get("wrapper") or {}
+        if _alive(self._worker()) or (isinstance(wrapper, dict) and _alive(wrapper)):
             return True
+        # the wrapper started but its records are not written yet (the first instants of a job)
+        started = wrapper.get("started") if isinstance(wrapper, dict) else None
+        return isinstance(started, (int, float)) and not (self.folder / "worker.json").exists() and time.time() - started < 5
 
     def state(self) -> str:
-        """running | done | failed | stopped (the process vanished without a return code)."""
-        if self.is_running():
-            return "running"
+        """running | done | failed | stopped (ended by a signal, or vanished without a return code)."""
         code = self.returncode()
         if code is None:
-            return "stopped"
-        return "done" if code == 0 else "failed"
+            return "running" if self.is_running() else "stopped"
+        return "done" if code == 0 else "stopped" if code < 0 else "failed"
 
     def wait(self, timeout_s: float, poll_s: float = 0.2) -> str:
         """Block until the job is no longer running or `timeout_s` passed; returns `state()`."""
@@ -106,8 +154,15 @@ class Job:
             return f.read().decode("utf-8", "replace")
 
     def stop(self) -> None:
-        if self.is_running():
-            os.killpg(self.info["pid"], 15)
+        """SIGTERM to the job's process group (wrapper, worker and the worker's own helpers), found through a
+        process that is verifiably still the job's."""
+        for record in (self._worker(), self.info.get("wrapper") or {}):
+            if isinstance(record, dict) and _alive(record):
+                try:
+                    os.killpg(os.getpgid(record["pid"]), signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+                return
 
     def seconds(self) -> float | None:
         """How long it ran (so far, while running); None when the start is unknown."""
@@ -155,29 +210,50 @@ def start_job(jobs_dir: Path, kind: str, cli_args: list[str], title: str = "", e
     """Run `python -m omr_core <cli_args>` in the background; returns at once.
 
     `extra_env` reaches only that process (a W&B key, say) and is not written to job.json."""
-    folder = jobs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}-{uuid.uuid4().hex[:6]}"
+    folder = Path(jobs_dir) / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}-{uuid.uuid4().hex[:6]}"
     folder.mkdir(parents=True)
-    command = [sys.executable, "-m", "omr_core", *cli_args]
-    # The wrapper records the exit code even when the app that started the job is gone.
-    wrapper = f'"$@"; echo $? > {json.dumps(str(folder / "returncode"))}'
-    env = {**os.environ, **(extra_env or {}), PROGRESS_ENV: str(folder / "progress.json")}
-    with open(folder / "log.txt", "wb") as log:
-        process = subprocess.Popen(
-            ["/bin/sh", "-c", wrapper, "sh", *command],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=Path(__file__).resolve().parent.parent,
-            start_new_session=True,
-        )
-    write_json_atomic(folder / "job.json", {"kind": kind, "title": title or kind, "command": command,
-                                            "pid": process.pid, "started": time.time()})
+    command = [sys.executable, "-m", "omr_core", *[str(a) for a in cli_args]]
+    info = {"kind": kind, "title": title or kind, "command": command, "started": time.time()}
+    write_json_atomic(folder / "job.json", info)
+    env = {**os.environ, **(extra_env or {}), PROGRESS_ENV: str(folder / "progress.json"),
+           RETURNCODE_ENV: str(folder / "returncode")}
+    wrapper = subprocess.Popen([sys.executable, "-m", "omr_core.jobs", str(folder)], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
+                               start_new_session=True)  # its own process group: Stop reaches the whole job
+    started = start_time(wrapper.pid) or time.time()
+    write_json_atomic(folder / "job.json", {**info, "pid": wrapper.pid, "wrapper": {"pid": wrapper.pid, "started": started}})
     return Job(folder)
 
 
+def run_wrapper(folder: Path) -> int:
+    """The wrapper process: run the job's command with its output in log.txt, record the worker, wait, and
+    write the exit code (a negative one: the worker was ended by that signal)."""
+    folder = Path(folder)
+    command = _read_json(folder / "job.json").get("command")
+    with open(folder / "log.txt", "ab") as log:
+        if not isinstance(command, list) or not command:
+            log.write(b"job.json holds no command\n")
+            code = 2
+        else:
+            worker = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                      cwd=ROOT)
+            write_json_atomic(folder / "worker.json", {"pid": worker.pid,
+                                                       "started": start_time(worker.pid) or time.time()})
+            code = worker.wait()
+    if not (folder / "returncode").exists():  # the worker writes its own; a killed one cannot
+        write_atomic(folder / "returncode", str(code), durable=False)
+    return code
+
+
 def list_jobs(jobs_dir: Path, kind: str | None = None) -> list[Job]:
-    if not jobs_dir.is_dir():
+    if not Path(jobs_dir).is_dir():
         return []
-    jobs = [Job(p) for p in sorted(jobs_dir.iterdir(), reverse=True) if (p / "job.json").is_file()]
+    jobs = [Job(p) for p in sorted(Path(jobs_dir).iterdir(), reverse=True) if (p / "job.json").is_file()]
     return [j for j in jobs if kind is None or j.info.get("kind") == kind]
+
+
+if __name__ == "__main__":
+    # Stop ends the worker; the wrapper outlives the signal to record how. A handler, not SIG_IGN: an ignored
+    # signal would stay ignored in the worker across exec, a handled one is reset there.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    sys.exit(run_wrapper(Path(sys.argv[1])))

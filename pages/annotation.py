@@ -9,14 +9,24 @@ from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
 from omr_core.annotation.canvas import class_names, from_canvas, replace_in_crop, to_canvas
+from omr_core.annotation.editing import Given, boxes_key, given_now, is_edit
 from omr_core.annotation.export import export_dataset
 from omr_core.annotation.queue import load_predictions, queue, save_predictions, system_uncertainty
 from omr_core.annotation.scans import import_scans, list_scans
-from omr_core.annotation.store import STATUSES, read_labels, read_status, save_labels, set_status
+from omr_core.annotation.store import (
+    STATUSES,
+    LabelConflict,
+    read_labels,
+    read_page_labels,
+    read_status,
+    save_labels,
+    set_status,
+)
 from omr_core.annotation.systems import find_systems, grid_crops
 from omr_core.catalog import load_class_sets
 from omr_core.formats.yolo import format_labels, parse_labels
-from omr_core.inference.detector import SymbolDetector, list_registry_models
+from omr_core.structures.problems import ProblemLog
+from omr_core.inference.detector import SymbolDetector, UntrustedModelError, list_registry_models, resolve_model
 from omr_core.inference.images import read_image
 from omr_core.inference.uploads import IMAGE_TYPES, UploadError, save_upload
 from omr_core.structures.detections import Detections
@@ -46,7 +56,12 @@ with st.expander("Import scans", expanded=not list_scans(root)):
         for problem in result.problems:
             st.error(problem)
 
-rows = queue(root)
+unreadable = ProblemLog()
+rows = queue(root, unreadable)
+if len(unreadable):
+    with st.expander(f"{len(unreadable)} files of the real-scan set could not be read: left out, nothing deleted"):
+        for problem in unreadable.problems[:50]:
+            st.warning(str(problem))
 if not rows:
     st.info("No scans yet: import images or PDFs above.")
     st.stop()
@@ -74,12 +89,21 @@ height, width = image.shape[:2]
 
 # -- pre-labelling --------------------------------------------------------------------------------------------
 models = list_registry_models(ws)
-predictions = load_predictions(root, scan_id)
+predictions = load_predictions(root, scan_id)  # a damaged file was reported with the queue
 with st.expander("Pre-label with a model", expanded=predictions is None):
     if models:
         model = st.selectbox("Model", [Path(m["dir"]).name for m in models], key="annot-model")
-        if st.button("Pre-label this scan", key="annot-prelabel"):
-            detector = SymbolDetector.load(model, ws, conf=0.05)
+        chosen = resolve_model(model, ws)
+        consent = False
+        if not chosen.trusted:
+            st.warning(f"{chosen.path}: {chosen.why}. A .pt file is a Python pickle: loading it runs code from it.")
+            consent = st.checkbox("I trust this .pt file and allow it to run", key="annot-trust")
+        if st.button("Pre-label this scan", key="annot-prelabel", disabled=not (chosen.trusted or consent)):
+            try:
+                detector = SymbolDetector.load(model, ws, conf=0.05, trust_pickle=consent)
+            except (UntrustedModelError, FileNotFoundError, ValueError) as exc:
+                st.error(str(exc))
+                st.stop()
             found = detector.detect(image)
             names = [NAMES.index(n) if n in NAMES else -1 for n in found.data["class_name"]]
             known = np.array(names) >= 0
@@ -90,7 +114,8 @@ with st.expander("Pre-label with a model", expanded=predictions is None):
         st.info("No registered model: boxes are drawn from scratch.")
 
 # -- the work unit ------------------------------------------------------------------------------------------
-status = read_status(root, scan_id)
+found_here = ProblemLog()
+status = read_status(root, scan_id, found_here)
 edited = [tuple(c) for c in status.get("edited", [])]
 crop_labels, scores = [], []
 for k, crop in enumerate(systems):
@@ -104,14 +129,47 @@ system = c1.radio("Work unit (least sure first)", order, format_func=lambda k: c
                   key=f"annot-system-{scan_id}")
 zoom = c2.slider("Zoom", 2.0, 3.0, 2.0, 0.5, key="annot-zoom")
 crop = tuple(systems[system])
+canvas_key = f"annot-canvas-{scan_id}-{system}-{zoom}"
+given_key = f"annot-given-{canvas_key}"
 
-labels, _ = parse_labels(read_labels(root, scan_id), (width, height))
+
+def page_labels_of(text: str) -> Detections:
+    """Boxes of a label text whose class is a DeepScores class (bad lines are reported from the file itself)."""
+    boxes, _ = parse_labels(text, (width, height))
+    return boxes[(boxes.class_id >= 0) & (boxes.class_id < len(NAMES))]
+
+
+# What the canvas reports (read before it is drawn again): an edit is saved against the version it was made on.
+reported = ((st.session_state.get(canvas_key) or {}).get("drawing") or {}).get("raw")
+value, unknown = from_canvas(reported, NAMES, crop, zoom) if reported is not None else (None, [])
+conflict = st.session_state.get("annot-conflict")
+given: Given | None = st.session_state.get(given_key)
+if (conflict is None or conflict["canvas"] != canvas_key) and is_edit(given, boxes_key(value)):
+    state = status["status"] if status["status"] != "todo" else "in progress"
+    try:
+        save_labels(root, scan_id, format_labels(replace_in_crop(page_labels_of(given.text), value, crop), (width, height)),
+                    state, base_version=given.version, base_text=given.text, edited=sorted({*edited, crop}))
+    except LabelConflict as exc:  # both edits changed the same boxes: the user's are kept, on the canvas and on disk
+        conflict = {"canvas": canvas_key, "drawing": reported, "message": str(exc), "value": boxes_key(value)}
+        st.session_state["annot-conflict"] = conflict
+
+status = read_status(root, scan_id, found_here)  # as saved now, by this tab or another
+edited = [tuple(c) for c in status.get("edited", [])]
+saved_text = read_labels(root, scan_id)
+labels = read_page_labels(root, scan_id, (width, height), len(NAMES), found_here)
+for problem in found_here.problems:
+    st.warning(str(problem))
 if crop in edited or predictions is None:
     shown = labels
 else:  # not edited yet: the model's boxes, low-confidence ones marked
-    shown = Detections(np.asarray(predictions["xyxy"], float).reshape(-1, 4),
-                       [NAMES.index(n) for n in predictions["class"]], np.asarray(predictions["confidence"], float))
+    known = [n in NAMES for n in predictions["class"]]
+    shown = Detections(np.asarray(predictions["xyxy"], float).reshape(-1, 4)[known],
+                       [NAMES.index(n) for n, k in zip(predictions["class"], known) if k],
+                       np.asarray(predictions["confidence"], float)[known])
 drawing = to_canvas(shown, NAMES, crop, zoom)
+here = conflict is not None and conflict["canvas"] == canvas_key
+if here:  # the refused boxes stay on the canvas until the user chooses
+    drawing = conflict["drawing"]
 
 # -- class picker: the stage's classes first, then the recent ones, then the rest ------------------------------
 sets = load_class_sets(ws.class_sets_yaml)
@@ -134,21 +192,32 @@ del recent[8:]
 
 crop_image = Image.fromarray(image[crop[1] : crop[3], crop[0] : crop[2]])
 canvas_w, canvas_h = int((crop[2] - crop[0]) * zoom), int((crop[3] - crop[1]) * zoom)
+if here:
+    st.error(conflict["message"])
+    k1, k2 = st.columns(2)
+    if k1.button("Reload the saved version", key="annot-conflict-reload"):
+        st.session_state.pop("annot-conflict")
+        st.session_state[given_key] = given_now(boxes_key(from_canvas(to_canvas(shown, NAMES, crop, zoom), NAMES, crop,
+                                                                      zoom)[0]), status["version"], saved_text,
+                                                conflict["value"])
+        st.rerun()
+    if k2.button("Save my boxes of this work unit over it", key="annot-conflict-mine"):
+        mine, _ = from_canvas(conflict["drawing"], NAMES, crop, zoom)
+        save_labels(root, scan_id, format_labels(replace_in_crop(labels, mine, crop), (width, height)),
+                    status["status"] if status["status"] != "todo" else "in progress",
+                    base_version=status["version"], base_text=saved_text, edited=sorted({*edited, crop}))
+        st.session_state.pop("annot-conflict")
+        st.session_state.pop(given_key, None)
+        st.rerun()
 result = st_canvas(background_image=crop_image, drawing_mode="labeled_rect", label=label, stroke_width=2,
                    stroke_color="#d62728", fill_color="rgba(0, 0, 0, 0)", initial_drawing=drawing,
-                   width=canvas_w, height=canvas_h, key=f"annot-canvas-{scan_id}-{system}-{zoom}")
-drawn, unknown = from_canvas(result.json_data if result is not None else None, NAMES, crop, zoom)
-before, _ = from_canvas(drawing, NAMES, crop, zoom)
+                   width=canvas_w, height=canvas_h, key=canvas_key)
+if not here:
+    st.session_state[given_key] = given_now(boxes_key(from_canvas(drawing, NAMES, crop, zoom)[0]), status["version"],
+                                            saved_text, boxes_key(value))
+drawn, _ = from_canvas(result.json_data if result is not None else None, NAMES, crop, zoom)
 for name in unknown:
     st.warning(f"A box labelled {name!r} is no DeepScores class and was not saved: relabel it")
-changed = len(drawn) != len(before) or not np.allclose(drawn.xyxy, before.xyxy, atol=0.5) or \
-    not np.array_equal(drawn.class_id, before.class_id)
-if changed:  # every change is saved at once, atomically
-    page_labels = replace_in_crop(labels, drawn, crop)
-    state = status["status"] if status["status"] != "todo" else "in progress"
-    status = save_labels(root, scan_id, format_labels(page_labels, (width, height)), state,
-                         edited=sorted({*edited, crop}))
-    labels = page_labels
 st.caption(f"{len(drawn)} boxes in this work unit · {status.get('boxes', 0)} saved on the page · "
            f"status {status['status']} · dashed orange: the model was unsure")
 
@@ -163,7 +232,7 @@ with st.expander("Boxes per class: real scans and a training set"):
     counts = {}
     for r in rows:
         if r["status"] == "done":
-            ids = parse_labels(read_labels(root, r["id"]), (r["width"], r["height"]))[0].class_id
+            ids = read_page_labels(root, r["id"], (r["width"], r["height"]), len(NAMES)).class_id
             for c in ids:
                 counts[NAMES[c]] = counts.get(NAMES[c], 0) + 1
     frame = pd.DataFrame({"real scans": pd.Series(counts, dtype="int64")})
@@ -189,5 +258,7 @@ with st.expander("Export the labelled scans for fine-tuning"):
                                      overwrite=True)
             st.success(f"{ws.dataset(name)}: {summary['scans']} scans, {summary['images']} images, "
                        f"{summary['boxes']} boxes")
-        except (ValueError, FileExistsError) as exc:
+            for problem in summary["problems"]:
+                st.warning(f"Left out of the export: {problem}")
+        except (ValueError, OSError) as exc:  # nothing done yet, a name taken, a full disk: the old set stays
             st.error(str(exc))

@@ -13,8 +13,10 @@ from omr_core.evaluation.cases import (ROLES, case_crop, case_table, cell_mask, 
 from omr_core.evaluation.run import load_evaluation, training_counts
 from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import FALSE, VERDICTS
-from omr_core.inference.detector import list_registry_models
+from omr_core.inference.detector import list_registry_models, resolve_model
 from omr_core.inference.images import read_image
+from omr_core.registry import entry_of_file
+from omr_core.structures.problems import ProblemLog
 from omr_core.structures.detections import Detections
 from omr_core.training.plan import PlanError, load_plan
 from omr_core.ui import current_workspace, job_banner, require_entry, start_watched
@@ -30,7 +32,10 @@ JOBS = "eval-jobs"  # the page's one job banner
 evaluating = job_banner(ws, ("evaluate",), JOBS)
 
 with st.expander("New evaluation", expanded=not ws.list_evaluations()):
-    models = [Path(c["dir"]).name for c in list_registry_models(ws)]
+    bad_cards = ProblemLog()
+    models = [Path(c["dir"]).name for c in list_registry_models(ws, bad_cards)]
+    for problem in bad_cards.problems:
+        st.warning(f"Model card left out: {problem.file}: {problem.message}")
     datasets = ws.list_datasets()
     if not models or not datasets:
         st.info("An evaluation needs a registered model and a converted dataset.")
@@ -40,11 +45,18 @@ with st.expander("New evaluation", expanded=not ws.list_evaluations()):
         dataset = c2.selectbox("Dataset", datasets, key="eval-dataset")
         split = c3.selectbox("Split", ["val", "test", "train"], key="eval-split")
         conf = c4.number_input("Confidence", 0.01, 0.99, 0.25, 0.05, key="eval-conf")
+        chosen = resolve_model(model, ws)
+        consent = False
+        if not chosen.trusted:
+            st.warning(f"{chosen.path}: {chosen.why}. A .pt file is a Python pickle: loading it runs code from it.")
+            consent = st.checkbox("I trust this .pt file and allow it to run", key="eval-trust")
         running = evaluating is not None and evaluating.state() == "running"
-        if st.button("Evaluate", key="eval-start", disabled=running, icon=":material/play_arrow:",
+        if st.button("Evaluate", key="eval-start", disabled=running or not (chosen.trusted or consent),
+                     icon=":material/play_arrow:",
                      help="One evaluation at a time: this one waits for the running one" if running else None):
             start_watched(ws, JOBS, "evaluate", ["evaluate", model, dataset, "--split", split, "--conf", str(conf),
-                                                 "--workspace", str(ws.root)], f"evaluate {model} on {dataset}/{split}")
+                                                 "--workspace", str(ws.root), *(["--trust-pickle"] if consent else [])],
+                          f"evaluate {model} on {dataset}/{split}")
             st.rerun()
 
 names = ws.list_evaluations()
@@ -77,6 +89,9 @@ name = st.selectbox("Evaluation", names, index=len(names) - 1, key="eval-name")
 summary, boxes = open_evaluation(name)
 st.caption(f"{summary.get('model_name') or summary['model']} on `{summary['dataset']}` ({summary['split']}, "
            f"{summary['images']} images) · verdicts at confidence {summary['conf']} and IoU {summary['iou']}")
+if summary.get("skipped"):
+    st.warning(f"{len(summary['skipped'])} images could not be read and were left out: "
+               + "; ".join(s["reason"] for s in summary["skipped"][:5]))
 row = st.columns(5)
 row[0].metric("mAP@0.5", f"{summary['mAP50']:.3f}")
 row[1].metric("mAP@0.75", f"{summary['mAP75']:.3f}")
@@ -159,7 +174,11 @@ with tabs[3]:
             plan_stages = [stage.name for stage in plan.stages]
         except PlanError:
             plan_stages = []
-        card_stage = next((c.get("stage") for c in list_registry_models(ws) if c["dir"] == str(Path(summary["model"]).parent)), None)
+        try:
+            evaluated = entry_of_file(ws, summary["model"])  # the registered model the evaluation ran, if it is one
+        except FileNotFoundError:
+            evaluated = None
+        card_stage = evaluated.get("stage") if evaluated else None
         next_stage = min(plan_stages.index(card_stage) + 1, len(plan_stages) - 1) if card_stage in plan_stages else 0
         if not found:
             st.success("No rule fires: no class is below the thresholds the rules watch.")
@@ -172,10 +191,9 @@ with tabs[3]:
                 key = f"eval-apply-{s.rule}-{'-'.join(s.classes)}"
                 st.button("Show these cases", key=f"{key}-cases", on_click=show_cases, args=(s.cases,),
                           icon=":material/filter_alt:")
-                model_dir = Path(summary["model"]).parent
-                if s.action["kind"] == "class_threshold" and (model_dir / "card.json").is_file():
-                    if st.button(f"Apply to {model_dir.name}", key=key):
-                        st.success(apply(s, model_dir))
+                if s.action["kind"] == "class_threshold" and evaluated is not None:
+                    if st.button(f"Apply to {evaluated['name']}", key=key):
+                        st.success(apply(s, summary["model"], ws))
                 elif s.action["kind"] in APPLICABLE and plan_stages:
                     target = st.selectbox("Stage of the training plan", plan_stages, index=next_stage, key=f"{key}-stage")
                     if st.button(f"Apply to stage {target}", key=key):

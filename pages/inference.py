@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from omr_core.inference.detector import SymbolDetector, list_registry_models
+from omr_core.inference.detector import SymbolDetector, list_registry_models, resolve_model
 from omr_core.inference.images import ImageInputError, is_pdf, pdf_page_count, read_image
 from omr_core.inference.uploads import IMAGE_TYPES, MODEL_TYPES, UploadError, download_name, save_upload
 from omr_core.jobs import list_jobs
+from omr_core.structures.problems import ProblemLog
 from omr_core.ui import current_workspace, job_banner, require_entry, start_watched
 from omr_core.viz.draw import draw_detections, legend_table, resize_to_width
 from omr_core.workspace import Workspace
@@ -66,21 +67,26 @@ with left:
             image_path = None
 
 # -- the model ---------------------------------------------------------------------------------------------
+PICKLE_RISK = ("A .pt file is a Python pickle: loading it runs code from it. Load one only from a source you "
+               "trust. An .onnx file holds no code.")
 with right:
-    cards = list_registry_models(ws)
+    bad_cards = ProblemLog()
+    cards = list_registry_models(ws, bad_cards)
+    for problem in bad_cards.problems:
+        st.warning(f"Model card left out: {problem.file}: {problem.message}")
     options = {Path(c["dir"]).name: c for c in cards}
     own = st.checkbox("Use a model file of my own", key="infer-own")
-    trust = False
+    trust, needs_consent = False, False
     model_key, backend = None, "auto"
     if own:
         model_file = st.file_uploader("A .pt or .onnx model", type=list(MODEL_TYPES), key="infer-model-upload")
-        st.caption("A .pt file is a Python pickle: loading it runs code from it. Load one only from a source you "
-                   "trust. An .onnx file holds no code.")
+        st.caption(PICKLE_RISK)
         if model_file is not None:
             try:
                 path = save_upload(uploads / "models", model_file.name, model_file.getvalue(), MODEL_TYPES)
                 model_key = str(path)
-                trust = path.suffix != ".pt" or st.checkbox("I trust this .pt file and allow it to run", key="infer-trust")
+                needs_consent = not resolve_model(path, ws).trusted
+                trust = not needs_consent or st.checkbox("I trust this .pt file and allow it to run", key="infer-trust")
                 backend = "torch" if path.suffix == ".pt" else "onnx"
             except UploadError as exc:
                 st.error(str(exc))
@@ -94,6 +100,15 @@ with right:
                      if (folder / f).is_file()]
         backend = st.radio("Backend", available, horizontal=True, key="infer-backend",
                            help="ONNX Runtime is ~2x faster than PyTorch on CPU")
+        try:
+            chosen = resolve_model(name, ws, prefer=backend)
+            needs_consent = not chosen.trusted
+        except (FileNotFoundError, ValueError) as exc:
+            st.error(str(exc))
+            st.stop()
+        if needs_consent:
+            st.warning(f"{chosen.path}: {chosen.why}. {PICKLE_RISK}")
+            trust = st.checkbox("I trust this .pt file and allow it to run", key="infer-trust-registered")
         if "onnx" not in available and folder.parent == ws.models:
             running = [j for j in list_jobs(ws.jobs, "export") if j.state() == "running"]
             if not running and st.button("Export to ONNX (parity-checked)", key="infer-export-start",
@@ -104,9 +119,9 @@ with right:
         st.info("No registered model yet: train a stage on the Training page, or use a model file of your own.")
     conf = st.slider("Confidence at least", MIN_CONF, 0.95, 0.25, 0.05, key="infer-conf")
 
-if image_path is None or model_key is None or (own and not trust):
-    if own and model_key and not trust:
-        st.warning("Tick the box to load this .pt file, or upload an .onnx export instead.")
+if image_path is None or model_key is None or (needs_consent and not trust):
+    if model_key and needs_consent and not trust:
+        st.warning("Tick the box to load this .pt file, or use an .onnx export instead.")
     st.stop()
 
 # -- detect (once per image, model and backend; the sliders only filter) -------------------------------------
@@ -127,6 +142,9 @@ try:
     run, image = st.session_state["infer-run"], st.session_state["infer-image"]
 except (ImageInputError, FileNotFoundError, ValueError, PermissionError) as exc:
     st.error(str(exc))
+    st.stop()
+except Exception as exc:  # a model file that is no detector (a wrong or damaged file): say so, not a traceback
+    st.error(f"{model_path}: cannot be loaded as a detector ({type(exc).__name__}: {exc})")
     st.stop()
 
 found = run.detections

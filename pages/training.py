@@ -7,6 +7,8 @@ from omr_core.catalog import load_class_sets
 from omr_core.jobs import duration_text, list_jobs
 from omr_core.training.launch import MODELS, describe_start, measure_args, preview_stage, stage_table
 from omr_core.training.plan import REAL_SCANS, PlanError, load_plan
+from omr_core.registry import UntrustedModelError
+from omr_core.structures.problems import ProblemLog
 from omr_core.training.registry import StageError, balance_preview, list_models, override_gate, prepare_stage
 from omr_core.training.runner import request_stop
 from omr_core.training.runs import list_runs, wandb_sync_command
@@ -30,8 +32,12 @@ st.caption(f"Plan **{plan.name}** from `{ws.training_plan_yaml}` · "
 JOBS = "training-jobs"  # the page's one job banner
 job_banner(ws, ("train", "check", "measure", "stage-data"), JOBS)
 
+unreadable = ProblemLog()
+models = list_models(ws, unreadable)
+list_runs(ws.runs, unreadable)
+for problem in unreadable.problems:
+    st.warning(f"Left out: {problem.file}: {problem.message}")
 tabs = st.tabs(["Stages", "Runs", "Compare", "Pipeline check"], key="training-tab", on_change="rerun")
-models = list_models(ws)
 
 with tabs[0]:
     if tabs[0].open:  # only the open tab runs
@@ -137,14 +143,20 @@ with tabs[0]:
                          help=f"{training.info.get('title')} is running: one training at a time" if training else None):
                 try:
                     run_dir = prepare_stage(ws, plan, stage.name, has_gpu, wandb=wandb_mode, overrides=preview.overrides,
-                                            estimate_s=preview.estimate.total_s if preview.estimate else None)
+                                            estimate_s=preview.estimate.total_s if preview.estimate else None,
+                                            trust_pickle=st.session_state.get("training-trust", False))
                     start_watched(ws, JOBS, "train", ["train", str(run_dir)], f"train {run_dir.name}",
                                   extra_env={"WANDB_API_KEY": wandb_key} if wandb_key else None)
                     st.rerun()
                 except StageError as exc:
                     st.error(str(exc))
-        failed = [c for c in models if c["plan"] == plan.name and c["stage"] == stage.name and not c["gate_passed"]
-                  and not c.get("override")]
+                except UntrustedModelError as exc:
+                    st.error(str(exc))
+                    st.session_state["training-needs-trust"] = True
+            if st.session_state.get("training-needs-trust"):
+                st.checkbox("I trust this stage's start weights (.pt) and allow them to run", key="training-trust")
+        failed = [c for c in models if c.get("plan") == plan.name and c.get("stage") == stage.name
+                  and not c.get("gate_passed") and not c.get("override")]
         if failed:
             with st.expander(f"Stage {stage.name}'s latest model failed its gate: go on anyway"):
                 reason = st.text_input("Why", key="training-override-reason")
@@ -162,11 +174,17 @@ with tabs[1]:
 
             @st.fragment(run_every=2.0)
             def live() -> None:
-                run = next(r for r in list_runs(ws.runs) if r.name == chosen)
+                run = next((r for r in list_runs(ws.runs) if r.name == chosen), None)
+                if run is None:
+                    st.warning(f"Run {chosen} is no longer readable")
+                    return
                 cols = st.columns(5)
                 cols[0].metric("State", run.state)
+                if run.state == "killed":
+                    st.warning("The training process ended without a word (killed, out of memory, or the machine "
+                               "restarted)" + (": resume it from its last saved epoch." if run.resumable else "."))
                 batch = run.latest_batch if run.state == "running" else None
-                cols[1].metric("Epoch", f"{batch['epoch'] if batch else run.epochs_done} of {run.spec['settings'].get('epochs', '?')}",
+                cols[1].metric("Epoch", f"{batch['epoch'] if batch else run.epochs_done} of {run.spec.get('settings', {}).get('epochs', '?')}",
                                help=f"{run.epochs_done} finished")
                 cols[2].metric("Batch", f"{batch['batch']:,}" if batch else "-", help="of the epoch running (every 10th)")
                 last = run.epochs[-1] if run.epochs else {}

@@ -1,4 +1,5 @@
 import time
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,43 @@ def test_a_finished_job_summarises_itself(tmp_path):
     summary = job.summary()
     assert summary["job"] == "class sets" and summary["state"] == "done" and summary["took"].endswith("s")
     assert summary["result"] == ""  # no message of its own: nothing raw like "done" shown as a result
+def test_a_job_in_an_odd_folder_keeps_its_state_and_its_arguments(tmp_path):
+    # spaces, quotes, a shell substitution and non-ASCII: nothing of it may be read by a shell
+    odd = tmp_path / "Partituren é ü 'quote' \"dq\" $(touch INJECTED) `id`"
+    job = start_job(odd / "jobs", "drawn", ["drawn", str(odd / "src $HOME"), "--pages", "1"], "drawn pages")
+    assert job.wait(120) == "done", job.log_tail()
+    assert job.returncode() == 0
+    assert (odd / "src $HOME" / "deepscores_train.json").is_file()  # the argument arrived as it was
+    assert not list(tmp_path.rglob("INJECTED")) and not (Path.cwd() / "INJECTED").exists()
+
+
+def test_a_killed_wrapper_leaves_the_job_running_and_its_end_recorded(tmp_path):
+    import json
+    import os
+    import signal
+
+    job = start_job(tmp_path, "drawn", ["drawn", str(tmp_path / "src"), "--pages", "40"], "drawn pages")
+    deadline = time.time() + 60
+    while not (job.folder / "worker.json").is_file() and time.time() < deadline:
+        time.sleep(0.05)
+    worker = json.loads((job.folder / "worker.json").read_text())
+    os.kill(job.info["wrapper"]["pid"], signal.SIGKILL)
+    time.sleep(0.3)
+    assert job.state() == "running"  # the worker goes on, and the job says so
+    assert job.wait(180) == "done", job.log_tail()  # the worker recorded its own exit code
+    assert job.returncode() == 0 and worker["pid"] != job.info["wrapper"]["pid"]
+
+
+def test_a_reused_pid_is_not_taken_for_the_job(tmp_path):
+    import os
+
+    from omr_core.jobs import Job, start_time, write_json_atomic
+
+    folder = tmp_path / "20260101-000000-drawn-abcdef"
+    folder.mkdir()
+    me = {"pid": os.getpid(), "started": start_time(os.getpid())}
+    write_json_atomic(folder / "job.json", {"kind": "drawn", "command": ["x"], "pid": os.getpid(),
+                                            "wrapper": {**me, "started": me["started"] - 3600}})
+    assert Job(folder).state() == "stopped"  # that pid is alive, but it is another process now (this one)
+    write_json_atomic(folder / "job.json", {"kind": "drawn", "command": ["x"], "wrapper": me})
+    assert Job(folder).state() == "running"  # the same pid and start time: still that process

@@ -4,12 +4,15 @@ Scans whose status is `done` go in; a seeded split by scan puts `val_fraction` o
 there are two or more) in val. Labels are mapped by class name onto the chosen class set; boxes of other
 classes are left out and counted. With `tile_px`, pages are cut into tiles as the converter does
 (datasets.tiling, the same cut rule); otherwise whole pages.
+
+Replace, never delete first: the set is built beside OUTPUT and swapped in at the end, and every refusal
+("no scan is marked done") comes before anything is touched. A scan whose image or labels cannot be read is
+left out and listed in `problems` (file and line), and the rest is exported.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import cv2
@@ -17,54 +20,76 @@ import numpy as np
 
 from omr_core.annotation.canvas import class_names as label_classes
 from omr_core.annotation.scans import list_scans
-from omr_core.annotation.store import read_labels, read_status
+from omr_core.annotation.store import read_page_labels, read_status
 from omr_core.datasets.tiling import CutRule, crop_detections, tile_grid
-from omr_core.formats.yolo import parse_labels, write_data_yaml, write_labels
+from omr_core.fileio import staged_folder, write_atomic
+from omr_core.formats.yolo import write_data_yaml, write_labels
 from omr_core.structures.detections import Detections
+from omr_core.structures.problems import Problem, ProblemLog
 
 
 def export_dataset(root: Path, output: Path, names: list[str], val_fraction: float = 0.2, seed: int = 0,
                    tile_px: int | None = None, overlap_px: int = 160, overwrite: bool = False) -> dict:
+    """Write the done scans as a YOLO set; returns its summary (also in export.json), with `problems`: what was
+    left out and why."""
     root, output = Path(root), Path(output)
-    if output.exists():
-        if not overwrite:
-            raise FileExistsError(f"{output} exists; choose another name or overwrite it")
-        shutil.rmtree(output)
-    done = [s for s in list_scans(root) if read_status(root, s["id"])["status"] == "done"]
+    found = ProblemLog()
+    done = [s for s in list_scans(root, found) if read_status(root, s["id"], found)["status"] == "done"]
     if not done:
         raise ValueError(f"{root}: no scan is marked done yet: nothing to export")
+    if output.exists() and any(output.iterdir()) and not overwrite:
+        raise FileExistsError(f"{output} exists; choose another name or overwrite it")
+    all_names = label_classes()
     order = np.random.default_rng(seed).permutation(len(done))
     n_val = 0 if len(done) < 2 else max(1, round(val_fraction * len(done)))
     split = {done[i]["id"]: ("val" if k < n_val else "train") for k, i in enumerate(order)}
-    all_names = label_classes()
     target = {n: i for i, n in enumerate(names)}
     left_out: dict[str, int] = {}
     counts = {"train": 0, "val": 0}
     boxes = 0
-    for scan in done:
-        page = cv2.imread(str(root / "images" / f"{scan['id']}.png"))
-        wh = (page.shape[1], page.shape[0])
-        labels, _ = parse_labels(read_labels(root, scan["id"]), wh)
-        found = [all_names[c] for c in labels.class_id]
-        keep = np.array([n in target for n in found], dtype=bool)
-        for n in np.array(found, dtype=object)[~keep]:
-            left_out[n] = left_out.get(n, 0) + 1
-        mapped = Detections(labels.xyxy[keep], [target[n] for n in np.array(found, dtype=object)[keep]])
-        part = split[scan["id"]]
-        tiles = tile_grid(wh, tile_px, overlap_px) if tile_px else np.array([[0, 0, *wh]])
-        for k, tile in enumerate(tiles):
-            inside, _ = crop_detections(mapped, tile, CutRule()) if tile_px else (mapped, 0)
-            stem = f"{scan['id']}" + (f"_x{tile[0]}_y{tile[1]}" if tile_px else "")
-            image_path = output / "images" / part / f"{stem}.png"
-            image_path.parent.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(image_path), page[tile[1] : tile[3], tile[0] : tile[2]])
-            (output / "labels" / part).mkdir(parents=True, exist_ok=True)
-            write_labels(output / "labels" / part / f"{stem}.txt", inside,
-                         (int(tile[2] - tile[0]), int(tile[3] - tile[1])))
-            counts[part] += 1
-            boxes += len(inside)
-    write_data_yaml(output, list(names), ["train", "val"], extra={"source": "real scans (omr_core.annotation)"})
-    summary = {"scans": len(done), "val_scans": n_val, "images": counts, "boxes": boxes, "left_out": left_out,
-               "tile_px": tile_px, "overlap_px": overlap_px if tile_px else None, "seed": seed}
-    (output / "export.json").write_text(json.dumps(summary, indent=1))
+    with staged_folder(output, overwrite=True, refuse=_only_an_export) as work:
+        exported = 0
+        for scan in done:
+            page = cv2.imread(str(root / "images" / f"{scan['id']}.png"))
+            if page is None:  # left out, named; the rest goes on
+                found.add(Problem("unreadable_image", str(root / "images" / f"{scan['id']}.png"), f"scan {scan['id']}",
+                                  "expected the scan's PNG, but it cannot be read", "skipped"))
+                continue
+            exported += 1
+            wh = (page.shape[1], page.shape[0])
+            labels = read_page_labels(root, scan["id"], wh, len(all_names), found)
+            found_names = [all_names[c] for c in labels.class_id]
+            keep = np.array([n in target for n in found_names], dtype=bool)
+            for n in np.array(found_names, dtype=object)[~keep]:
+                left_out[n] = left_out.get(n, 0) + 1
+            mapped = Detections(labels.xyxy[keep], [target[n] for n in np.array(found_names, dtype=object)[keep]])
+            part = split[scan["id"]]
+            tiles = tile_grid(wh, tile_px, overlap_px) if tile_px else np.array([[0, 0, *wh]])
+            for tile in tiles:
+                inside, _ = crop_detections(mapped, tile, CutRule()) if tile_px else (mapped, 0)
+                stem = f"{scan['id']}" + (f"_x{tile[0]}_y{tile[1]}" if tile_px else "")
+                image_path = work / "images" / part / f"{stem}.png"
+                image_path.parent.mkdir(parents=True, exist_ok=True)
+                if not cv2.imwrite(str(image_path), page[tile[1] : tile[3], tile[0] : tile[2]]):
+                    raise OSError(f"{image_path}: could not write the image")
+                (work / "labels" / part).mkdir(parents=True, exist_ok=True)
+                write_labels(work / "labels" / part / f"{stem}.txt", inside,
+                             (int(tile[2] - tile[0]), int(tile[3] - tile[1])))
+                counts[part] += 1
+                boxes += len(inside)
+        if not exported:
+            raise ValueError(f"{root}: none of the done scans can be read: "
+                             + "; ".join(str(p) for p in found.problems[:3]))
+        write_data_yaml(work, list(names), ["train", "val"], extra={"source": "real scans (omr_core.annotation)",
+                                                                      "path": str(output.resolve())})
+        summary = {"scans": exported, "val_scans": n_val, "images": counts, "boxes": boxes, "left_out": left_out,
+                   "tile_px": tile_px, "overlap_px": overlap_px if tile_px else None, "seed": seed,
+                   "problems": [str(p) for p in found.problems]}
+        write_atomic(work / "export.json", json.dumps(summary, indent=1))
     return summary
+
+
+def _only_an_export(output: Path) -> None:
+    if not (output / "export.json").is_file():
+        raise FileExistsError(f"{output}: exists and is not an export of the real scans (no export.json), so it is "
+                              f"not replaced; choose another name")

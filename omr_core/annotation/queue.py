@@ -21,6 +21,7 @@ from omr_core.annotation.store import read_status
 from omr_core.fileio import write_atomic
 from omr_core.structures.boxes import centres_in
 from omr_core.structures.detections import Detections
+from omr_core.structures.problems import Problem, ProblemLog
 
 MIN_CONF = 0.05
 WANTED_JSON = "wanted.json"  # classes an evaluation asked to label more of
@@ -42,9 +43,23 @@ def save_predictions(root: Path, scan_id: str, model: str, boxes: Detections, na
     write_atomic(Path(root) / "predictions" / f"{scan_id}.json", json.dumps(document).encode())
 
 
-def load_predictions(root: Path, scan_id: str) -> dict | None:
+def load_predictions(root: Path, scan_id: str, problems: ProblemLog | None = None) -> dict | None:
+    """A scan's stored pre-labels, or None (none yet, or a file that cannot be read: reported in `problems`,
+    and the scan is then pre-labelled again like one never done)."""
     path = Path(root) / "predictions" / f"{scan_id}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8"))
+        boxes = np.asarray(document["xyxy"], dtype=np.float64).reshape(-1, 4)
+        if not len(boxes) == len(document["class"]) == len(document["confidence"]):
+            raise ValueError(f"expected as many classes and confidences as boxes ({len(boxes)})")
+        np.asarray(document["confidence"], dtype=np.float64)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if problems is not None:
+            problems.add(Problem("bad_predictions", str(path), f"scan {scan_id}", str(exc), "ignored"))
+        return None
+    return document
 
 
 def system_uncertainty(predictions: dict, crop_xyxy) -> float:
@@ -52,15 +67,15 @@ def system_uncertainty(predictions: dict, crop_xyxy) -> float:
     return uncertainty(np.asarray(predictions["confidence"], dtype=np.float64)[centres_in(xyxy, crop_xyxy)])
 
 
-def queue(root: Path) -> list[dict]:
+def queue(root: Path, problems: ProblemLog | None = None) -> list[dict]:
     """Every scan with its status, box count and uncertainty (None: not pre-labelled yet), in labelling order.
     Classes an evaluation asked for (wanted.json) come first among the scans to do: a scan predicted to hold
-    one of them goes before the others."""
+    one of them goes before the others. Files that cannot be read are reported in `problems` and the rest goes on."""
     wanted = set(read_wanted(root))
     rows = []
-    for number, scan in enumerate(list_scans(root)):
-        status = read_status(root, scan["id"])
-        predictions = load_predictions(root, scan["id"])
+    for number, scan in enumerate(list_scans(root, problems)):
+        status = read_status(root, scan["id"], problems)
+        predictions = load_predictions(root, scan["id"], problems)
         score = uncertainty(predictions["confidence"]) if predictions else None
         holds = bool(predictions) and bool(wanted.intersection(predictions["class"]))
         rows.append({**scan, "status": status["status"], "boxes": status.get("boxes", 0), "uncertainty": score,
@@ -74,7 +89,11 @@ def queue(root: Path) -> list[dict]:
 
 def read_wanted(root: Path) -> list[str]:
     path = Path(root) / WANTED_JSON
-    return json.loads(path.read_text())["classes"] if path.is_file() else []
+    try:
+        classes = json.loads(path.read_text())["classes"] if path.is_file() else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # a damaged wish list only loses the ordering it asked for
+    return [c for c in classes if isinstance(c, str)] if isinstance(classes, list) else []
 
 
 def add_wanted(root: Path, classes: list[str]) -> list[str]:

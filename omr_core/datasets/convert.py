@@ -14,14 +14,18 @@ Rules, in order, for each page:
 3. A missing or corrupt image drops the page (reported). Box checks (`validation.check_boxes`) drop or clip
    bad boxes (reported).
 4. Boxes whose class is outside the chosen class set are left out (counted per class, not a problem).
-5. With `staff_space_px`, each page is first resized so that its staff space becomes that value
-   (`staff_page_scale`): measured on the image by `omr_core.staff.estimate_staff_space` (the same measure the
-   detector uses on what it is given, so training and inference agree), else from the page's `staff` boxes;
-   a page with neither is kept at its own size and reported. Labels are scaled by the same per-axis factors.
+5. With `staff_space_px`, each page is first resized so that its staff space becomes that value: measured on
+   the image by `omr_core.staff.estimate_staff_space` (the same measure the detector uses on what it is given,
+   so training and inference agree), else from the page's `staff` boxes; a page with neither is kept at its
+   own size and reported. Labels are scaled by the same per-axis factors.
 6. With tiling, each page is cut by `tiling.tile_grid` and boxes follow `tiling.CutRule`.
 
 The staff space of the written images (median and range) goes into `data.yaml` (`staff_space_px`,
 `staff_space_range_px`) and `conversion.json`, and from there onto the card of every model trained on the set.
+
+Replace, never delete first: the dataset is built beside OUTPUT (`.OUTPUT.building`) and swapped in only once it
+is complete (`fileio.staged_folder`'s rules), so a bad source, a full disk or a kill leaves the old set whole;
+the half-made folder is removed by the next attempt.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import Callable
 import numpy as np
 
 from omr_core.catalog.class_sets import ClassSet, get_class_set, load_class_sets
+from omr_core.fileio import recover, staging_path, swap_in, write_atomic
 from omr_core.formats.deepscores import DeepScoresReader
 from omr_core.formats.yolo import format_labels, write_data_yaml
 from omr_core.structures.detections import Detections
@@ -121,17 +126,17 @@ def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) 
         DistributionAccumulator,
         build_report,
         check_boxes,
-        check_image_file,
+        check_page_image,
         check_yolo_dataset,
         staff_space_px,
         write_validation_report,
     )
 
     started = time.perf_counter()
-    source, output = Path(config.source), Path(config.output)
+    source, final = Path(config.source), Path(config.output)
     files = find_annotation_files(source)
     class_set = get_class_set(config.class_set, load_class_sets(config.class_sets_yaml), config.annotation_set)
-    _prepare_output(output, config.overwrite)
+    output = _prepare_output(final, config.overwrite)  # the staging folder: `final` is untouched until the swap
     problems = ProblemLog()
     readers = [(DeepScoresReader(path, config.annotation_set, problems), fixed) for path, fixed in files]
 
@@ -157,11 +162,11 @@ def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) 
             split = fixed or splits[record.group]
             image_path = image_folder(source) / record.file_name
             if not config.labels_only:
-                problem = check_image_file(image_path, (record.width, record.height), str(reader.path), f"image {record.image_id}")
+                record, problem = check_page_image(record, image_path, str(reader.path))  # boxes fit to the image
                 if problem is not None:
                     problems.add(problem)
-                    if problem.action == "dropped":
-                        continue
+                if record is None:
+                    continue
             record, found = check_boxes(record, str(reader.path))
             problems.extend(found)
             space = staff_space_px(record)  # measured on the page, before the class set drops `staff` boxes
@@ -198,12 +203,13 @@ def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) 
         "class_set": class_set.name,
         "annotation_set": config.annotation_set,
         **spaces.data_yaml(),
+        "path": str(final.resolve()),  # where it will be once swapped in
     })
     writer.write_index()
-    (output / "conversion.json").write_text(json.dumps({"config": asdict(config), "stats": stats}, indent=2))
-    converted_problems = check_yolo_dataset(output)
+    write_atomic(output / "conversion.json", json.dumps({"config": asdict(config), "stats": stats}, indent=2))
+    converted_problems = _named_as(check_yolo_dataset(output), output, final)
     report = build_report(
-        dataset=output.name,
+        dataset=final.name,
         source_problems=problems,
         converted_problems=converted_problems,
         source_distribution=source_dist,
@@ -212,12 +218,24 @@ def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) 
         settings={**asdict(config), **stats},
     )
     report_json, report_html = write_validation_report(output / "reports", report)
-    sample_html = None if config.labels_only else write_sample(output, config.sample_size, config.seed)
-    return ConversionResult(output, stats, report_json, report_html, sample_html, problems)
+    sample_html = None if config.labels_only else write_sample(output, config.sample_size, config.seed, final.name)
+    swap_in(output, final)
+    moved = [final / Path(p).relative_to(output) if p else None for p in (report_json, report_html, sample_html)]
+    return ConversionResult(final, stats, *moved, problems)
 
 
-def write_sample(dataset: Path, n: int = 100, seed: int = 0) -> Path | None:
-    """The visual sample report of a converted set: `n` seeded random images with their boxes."""
+def _named_as(problems: ProblemLog, staging: Path, final: Path) -> ProblemLog:
+    """Problems of the staged set, naming the files where they will be once it is swapped in."""
+    renamed = ProblemLog(problems.max_listed)
+    renamed.counts = problems.counts.copy()
+    renamed.problems = [Problem(p.kind, p.file.replace(str(staging), str(final), 1), p.record, p.message, p.action)
+                        for p in problems.problems]
+    return renamed
+
+
+def write_sample(dataset: Path, n: int = 100, seed: int = 0, name: str | None = None) -> Path | None:
+    """The visual sample report of a converted set: `n` seeded random images with their boxes. `name`: the
+    set's name in the title (default: its folder's)."""
     from omr_core.datasets.index import DatasetIndex
     from omr_core.validation import SampleItem, pick_sample, write_sample_report
 
@@ -229,7 +247,7 @@ def write_sample(dataset: Path, n: int = 100, seed: int = 0) -> Path | None:
     for i in pick_sample(len(images), n, seed):
         image = images[i]
         items.append(SampleItem(dataset / image, index.detections(image), index.names, image))
-    return write_sample_report(items, dataset / "reports" / "sample.html", f"{dataset.name}: {len(items)} random images")
+    return write_sample_report(items, dataset / "reports" / "sample.html", f"{name or dataset.name}: {len(items)} random images")
 
 
 class _Writer:
@@ -240,13 +258,22 @@ class _Writer:
         self.pages = self.images = self.boxes = self.cut_dropped = 0
         self.per_split: Counter = Counter()
         self._index: list[dict[str, np.ndarray]] = []
+        self._stems: dict[str, str] = {}  # file stem -> the image written under it
 
     def write(self, record: ImageRecord, det: Detections, split: str, image_path: Path, problems: ProblemLog,
               pixels: np.ndarray | None = None):
         """Write one page (`pixels`: the page already read and resized; else it is read from `image_path`, or
-        linked when it is written whole); yields the written images as records in YOLO ids."""
-        self.pages += 1
+        linked when it is written whole); yields the written images as records in YOLO ids (for the distribution). A page
+        whose file stem an earlier page had (a.png and a.jpg, or one file under two ids) is dropped: its files
+        would overwrite the earlier page's."""
         stem = Path(record.file_name).stem
+        if stem in self._stems:
+            problems.add(Problem("duplicate_file_stem", record.meta.get("source", ""), f"image {record.image_id}",
+                                 f"{record.file_name} has the file stem {stem!r} of image {self._stems[stem]}, "
+                                 f"already written; expected one image per stem", "dropped"))
+            return
+        self._stems[stem] = record.image_id
+        self.pages += 1
         if self.config.tile_px:
             pieces = self._tiles(record, det, image_path, problems, pixels)
         else:
@@ -266,12 +293,10 @@ class _Writer:
 
     def _tiles(self, record: ImageRecord, det: Detections, image_path: Path, problems: ProblemLog,
                pixels: np.ndarray | None = None):
-        import cv2
-
         if pixels is not None:
             record_wh = (pixels.shape[1], pixels.shape[0])
         elif not self.config.labels_only:
-            pixels = cv2.imread(str(image_path), cv2.IMREAD_UNCHANGED)
+            pixels = _read_bgr(image_path)
             if pixels is None:
                 problems.add(Problem("corrupt_image", str(image_path), f"image {record.image_id}", "cannot be decoded", "dropped"))
                 return []
@@ -307,17 +332,19 @@ class _Writer:
         write_index(self.output, self._index, list(self.class_set.names))
 
 
-def _write_image(target: Path, pixels, source_path: Path) -> None:
-    if pixels is not None:
-        import cv2
+def _read_bgr(path: Path):
+    """An image as a person sees it (EXIF turn, transparency on white, 16-bit, palette), in OpenCV's BGR; None
+    when it cannot be decoded."""
+    import cv2
 
-        if not cv2.imwrite(str(target), pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
-            raise OSError(f"{target}: could not write the image")
-        return
+    from omr_core.inference.images import ImageInputError, is_plain_image, read_image
+
     try:
-        os.link(source_path, target)  # same file system: no copy of a 300 GB dataset
-    except OSError:
-        shutil.copy2(source_path, target)
+        if is_plain_image(path):  # 8-bit grey or RGB, upright, opaque: OpenCV reads it as it is (grey stays grey)
+            return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        return np.ascontiguousarray(read_image(path)[:, :, ::-1])
+    except (ImageInputError, OSError, ValueError):
+        return None
 
 
 class _StaffSpaces:
@@ -364,14 +391,13 @@ def _rescale_page(record: ImageRecord, image_path: Path, config: ConvertConfig, 
                   problems: ProblemLog, spaces: _StaffSpaces):
     """The page resized to `config.staff_space_px`: (pixels or None, record with scaled boxes, its staff space).
     (None, None, nan) when the image cannot be read (reported)."""
-    import cv2
     from dataclasses import replace
 
     from omr_core.staff.rescale import plan_rescale, resize, to_target
 
     pixels = None
     if not config.labels_only:
-        pixels = cv2.imread(str(image_path), cv2.IMREAD_UNCHANGED)
+        pixels = _read_bgr(image_path)
         if pixels is None:
             problems.add(Problem("corrupt_image", str(image_path), f"image {record.image_id}", "cannot be decoded", "dropped"))
             return None, None, float("nan")
@@ -397,16 +423,40 @@ def _rescale_page(record: ImageRecord, image_path: Path, config: ConvertConfig, 
     return (resize(pixels, plan) if pixels is not None else None), record, float(config.staff_space_px)
 
 
-def _prepare_output(output: Path, overwrite: bool) -> None:
-    if output.exists() and any(output.iterdir()):
+def _write_image(target: Path, pixels, source_path: Path) -> None:
+    import cv2
+
+    if pixels is None:
+        from omr_core.inference.images import is_plain_image
+
+        if is_plain_image(source_path):  # what any reader sees as it is: linked, not copied
+            try:
+                os.link(source_path, target)  # same file system: no copy of a 300 GB dataset
+            except OSError:
+                shutil.copy2(source_path, target)
+            return
+        pixels = _read_bgr(source_path)  # turned, on white, 8-bit: as Ultralytics must see it too
+    options = [cv2.IMWRITE_JPEG_QUALITY, 95] if target.suffix.lower() in (".jpg", ".jpeg") else \
+        [cv2.IMWRITE_PNG_COMPRESSION, 1] if target.suffix.lower() == ".png" else []
+    if pixels is None or not cv2.imwrite(str(target), pixels, options):
+        raise OSError(f"{target}: could not write the image")
+
+
+def _prepare_output(output: Path, overwrite: bool) -> Path:
+    """The staging folder beside `output` where the new set is built (the old one stays until `swap_in`)."""
+    recover(output)
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
         if not overwrite:
             raise FileExistsError(f"{output}: exists and is not empty; choose another name or pass overwrite=True")
         if not (output / "data.yaml").is_file() and not (output / "conversion.json").is_file():
-            raise FileExistsError(f"{output}: not a converted dataset (no data.yaml); refusing to delete it")
-        shutil.rmtree(output)
+            raise FileExistsError(f"{output}: not a converted dataset (no data.yaml); refusing to replace it")
+    staging = staging_path(output)
+    if staging.exists():
+        shutil.rmtree(staging)  # what a failed or killed attempt left
     for split in ("train", "val", "test"):
-        (output / "images" / split).mkdir(parents=True, exist_ok=True)
-        (output / "labels" / split).mkdir(parents=True, exist_ok=True)
+        (staging / "images" / split).mkdir(parents=True, exist_ok=True)
+        (staging / "labels" / split).mkdir(parents=True, exist_ok=True)
+    return staging
 
 
 def _assign_splits(readers, config: ConvertConfig) -> dict[str, str]:

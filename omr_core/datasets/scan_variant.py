@@ -18,6 +18,7 @@ import numpy as np
 
 from omr_core.datasets.convert import find_annotation_files, image_folder
 from omr_core.datasets.scan_noise import ScanConfig, ScanResult, scan_page
+from omr_core.fileio import staged_folder
 from omr_core.formats.deepscores import DeepScoresReader, write_deepscores
 from omr_core.structures.detections import Detections
 from omr_core.structures.record import ImageRecord
@@ -42,26 +43,35 @@ def make_scan_variant(source: str | Path, output: str | Path, preset: str = "pho
     if output.resolve() == source.resolve():
         raise ValueError(f"{output}: the scan variant needs its own folder, not the source's")
     ScanConfig.preset(preset)  # an unknown preset fails before any work
-    (output / "images").mkdir(parents=True, exist_ok=True)
+    files = find_annotation_files(source)
     ordinal = 0
-    for json_path, _ in find_annotation_files(source):
-        reader = DeepScoresReader(json_path)
-        total = len(reader.read_pages())
-        records = []
-        for done, record in enumerate(reader.records(), start=1):
-            pixels = cv2.imread(str(image_folder(source) / record.file_name), cv2.IMREAD_UNCHANGED)
-            if pixels is None:
-                continue  # the converter's validation reports missing and corrupt images of the source
-            result, scanned = scan_record(pixels, record, preset, seed, ordinal)
-            ordinal += 1
-            if not cv2.imwrite(str(output / "images" / record.file_name), result.pixels):
-                raise OSError(f"{output / 'images' / record.file_name}: could not write the page")
-            records.append(scanned)
-            if progress:
-                progress(done, total, f"{json_path.name}: {record.file_name}")
-        info = {**reader.info, "scan_variant": {"of": str(source), "preset": preset, "seed": seed}}
-        write_deepscores(output / json_path.name, records, info=info)
+    # a variant made again replaces the old one whole: built beside it, swapped in at the end
+    with staged_folder(output, overwrite=True, refuse=_only_deepscores_folders) as work:
+        (work / "images").mkdir(parents=True)
+        for json_path, _ in files:
+            reader = DeepScoresReader(json_path)
+            total = len(reader.read_pages())
+            records = []
+            for done, record in enumerate(reader.records(), start=1):
+                pixels = cv2.imread(str(image_folder(source) / record.file_name), cv2.IMREAD_UNCHANGED)
+                if pixels is None:
+                    continue  # the converter's validation reports missing and corrupt images of the source
+                result, scanned = scan_record(pixels, record, preset, seed, ordinal)
+                ordinal += 1
+                if not cv2.imwrite(str(work / "images" / record.file_name), result.pixels):
+                    raise OSError(f"{output / 'images' / record.file_name}: could not write the page")
+                records.append(scanned)
+                if progress:
+                    progress(done, total, f"{json_path.name}: {record.file_name}")
+            info = {**reader.info, "scan_variant": {"of": str(source), "preset": preset, "seed": seed}}
+            write_deepscores(work / json_path.name, records, info=info)
     return output
+
+
+def _only_deepscores_folders(output: Path) -> None:
+    if not any(output.glob("deepscores_*.json")):
+        raise FileExistsError(f"{output}: exists and is not a DeepScores-format folder (no deepscores_*.json); "
+                              f"choose another folder for the scan variant")
 
 
 def preview(source: str | Path, page_index: int, preset: str = "phone", seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:

@@ -15,7 +15,6 @@ The plan is edited in place, one stage line, with the user's comments kept (`tra
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -29,14 +28,15 @@ def _action(suggestion: Suggestion | dict) -> dict:
     return suggestion.action if isinstance(suggestion, Suggestion) else suggestion["action"]
 
 
-def apply(suggestion: Suggestion | dict, model_dir: Path | None = None, ws=None, stage: str | None = None) -> str:
-    """Carry out an applicable suggestion; returns what was done, in words."""
+def apply(suggestion: Suggestion | dict, model: Path | None = None, ws=None, stage: str | None = None) -> str:
+    """Carry out an applicable suggestion; returns what was done, in words. `model`: the evaluated model's
+    file (or folder), for a class threshold, which goes on its card through the registry."""
     action = _action(suggestion)
     kind = action.get("kind")
     if kind not in APPLICABLE:
         raise ValueError(f"the workbench applies {list(APPLICABLE)} itself, but this action is {kind!r}")
     if kind == "class_threshold":
-        return _class_threshold(action, Path(model_dir) if model_dir else None)
+        return _class_threshold(action, Path(model) if model else None, ws)
     if ws is None or stage is None:
         raise ValueError(f"a {kind!r} action changes a stage of the workspace's plan: give the workspace and stage")
     if kind == "label_more":
@@ -66,16 +66,18 @@ def describe_action(action: dict) -> str:
     }.get(kind, f"no action the workbench carries out ({kind})")
 
 
-def _class_threshold(action: dict, model_dir: Path | None) -> str:
-    path = (model_dir or Path(".")) / "card.json"
-    if model_dir is None or not path.is_file():
-        raise FileNotFoundError(f"{path}: no model card to write the threshold to")
-    card = json.loads(path.read_text())
-    if action["class"] not in card.get("classes", []):
-        raise ValueError(f"{path}: the model has no class {action['class']!r}")
-    card.setdefault("class_conf", {})[action["class"]] = float(action["conf"])
-    path.write_text(json.dumps(card, indent=2))
-    return f"{model_dir.name} keeps {action['class']} from confidence {action['conf']}"
+def _class_threshold(action: dict, model: Path | None, ws) -> str:
+    """The class's threshold on the model's card (a bundled model's card: a workspace copy)."""
+    from omr_core.registry import entry_of_file, update_card
+
+    if model is None:
+        raise FileNotFoundError("no model given: a class threshold goes on the evaluated model's card")
+    entry = entry_of_file(ws, model)
+    if action["class"] not in entry.get("classes", []):
+        raise ValueError(f"{entry['card_path']}: the model has no class {action['class']!r}")
+    name = Path(entry["card_path"]).parent.name
+    update_card(ws, name, {"class_conf": {**entry.get("class_conf", {}), action["class"]: float(action["conf"])}})
+    return f"{name} keeps {action['class']} from confidence {action['conf']}"
 
 
 def _stage_settings(ws, stage: str):

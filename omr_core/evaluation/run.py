@@ -3,6 +3,10 @@
     evaluate(detector, dataset, "val", out)   ->  out/summary.json  (metrics, per class, confusion, OMR metrics)
                                                    out/boxes.parquet (one row per judged box, see below)
 
+An image that cannot be read (its size, or its pixels for the detector) is skipped with its ground truth, and
+listed in summary.json `skipped` with the reason; a model that predicts nothing gets zeros, not an error.
+Both files are written atomically (a page reading them mid-write sees the old evaluation or the new one).
+
 Predictions come from the `SymbolDetector` (tiled where the images are pages), each image read at the model's
 staff space: the dataset's own (`staff_space_px` of its data.yaml) where it records one, else measured on each
 image; `summary["rescale"]` says which, and how many images were read at their native scale. mAP uses every prediction at or
@@ -14,6 +18,7 @@ x0, y0, x1, y1, w, h and size (sqrt of the area, px).
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from pathlib import Path
@@ -23,6 +28,7 @@ import numpy as np
 from omr_core.evaluation.matching import THRESHOLDS, Flat, average_precision, flatten, map_summary, match
 from omr_core.evaluation.omr_metrics import note_completeness, vertical_alignment
 from omr_core.evaluation.verdicts import FALSE, confusion_matrix, judge, per_class_table
+from omr_core.fileio import write_atomic
 from omr_core.structures.detections import Detections
 
 
@@ -34,32 +40,39 @@ def dataset_staff_space(dataset: Path) -> float | None:
     return float(value) if value else None
 
 
-def read_split(dataset: Path, split: str) -> tuple[list[Path], list[Detections], dict[int, str]]:
-    """A YOLO split's images, their ground truth in pixels, and the dataset's class names."""
-    from PIL import Image
-
+def read_split(dataset: Path, split: str, skipped: list | None = None) -> tuple[list[Path], list[Detections], dict[int, str]]:
+    """A YOLO split's images, their ground truth in pixels, and the dataset's class names. An image whose size
+    cannot be read is left out and listed in `skipped` ({image, reason})."""
     from omr_core.formats.yolo import label_path_for, list_images, parse_labels, read_data_yaml, split_folder
+    from omr_core.inference.images import ImageInputError, image_size_wh
 
     spec = read_data_yaml(dataset)
     names = {int(k): v for k, v in spec["names"].items()}
     folder = split_folder(dataset, split, spec)
     if not folder.is_dir():
         raise FileNotFoundError(f"{dataset}: no {split} split (expected images in {folder})")
-    images = list_images(folder)
-    truths = []
-    for image in images:
-        with Image.open(image) as im:
-            wh = im.size
+    images, truths = [], []
+    for image in list_images(folder):
+        try:
+            wh = image_size_wh(image)
+        except ImageInputError as exc:
+            if skipped is not None:
+                skipped.append({"image": image.name, "reason": str(exc)})
+            continue
         labels = label_path_for(image)
-        text = labels.read_text() if labels.is_file() else ""
+        text = labels.read_bytes().decode("utf-8", "replace") if labels.is_file() else ""
+        images.append(image)
         truths.append(parse_labels(text, wh, str(labels))[0])
     return images, truths, names
 
 
 def evaluate(detector, dataset: Path, split: str, out: Path, conf: float = 0.25, iou: float = 0.5,
              ap_conf: float = 0.01, progress=None) -> dict:
+    from omr_core.inference.images import ImageInputError
+
     started = time.perf_counter()
-    images, truths, data_names = read_split(Path(dataset), split)
+    skipped: list[dict] = []
+    images, truths, data_names = read_split(Path(dataset), split, skipped)
     model_ids = {name: i for i, name in detector.names.items()}
     n_classes = max(detector.names) + 1
     kept_truths, left_out = [], {}
@@ -71,19 +84,27 @@ def evaluate(detector, dataset: Path, split: str, out: Path, conf: float = 0.25,
         kept_truths.append(Detections(truth.xyxy[known], [model_ids[n] for n, k in zip(names, known) if k]))
     saved_conf = detector.conf
     detector.conf = min(ap_conf, conf)
-    predictions = []
+    predictions, readable = [], []
     known_space = dataset_staff_space(Path(dataset))
     sources, factors = {}, []
     try:
         for number, image in enumerate(images, start=1):
-            run = detector.run(image, staff_space_px=known_space)
-            predictions.append(run.detections)
-            sources[run.rescale.source.split(" (")[0]] = sources.get(run.rescale.source.split(" (")[0], 0) + 1
+            try:
+                run = detector.run(image, staff_space_px=known_space)
+                predictions.append(run.detections)
+                readable.append(number - 1)
+            except ImageInputError as exc:  # counted and named; the other images are still evaluated
+                skipped.append({"image": image.name, "reason": str(exc)})
+                continue
+            source = run.rescale.source.split(" (")[0]
+            sources[source] = sources.get(source, 0) + 1
             factors.append(run.rescale.factor)
             if progress:
                 progress(number, len(images), image.name)
     finally:
         detector.conf = saved_conf
+    images = [images[i] for i in readable]
+    kept_truths = [kept_truths[i] for i in readable]
     gt, pred = flatten(kept_truths), flatten([Detections(p.xyxy, p.class_id, p.confidence) for p in predictions])
     if pred.confidence is None:
         pred = Flat(pred.image, pred.xyxy, pred.class_id, np.zeros(len(pred.image)))
@@ -92,6 +113,7 @@ def evaluate(detector, dataset: Path, split: str, out: Path, conf: float = 0.25,
     summary, boxes = summarise(gt, pred, class_names, [p.name for p in images], conf, iou)
     summary.update({"dataset": str(dataset), "split": split, "model": str(detector.model_path),
                     "model_name": detector.card.get("name"), "ap_conf": ap_conf, "gt_left_out": left_out,
+                    "skipped": skipped,
                     "rescale": {"model_staff_space_px": detector.staff_space_px, "dataset_staff_space_px": known_space,
                                 "images_by_source": sources,
                                 "images_at_native_scale": int(sum(abs(f - 1) < 1e-9 for f in factors)),
@@ -100,8 +122,10 @@ def evaluate(detector, dataset: Path, split: str, out: Path, conf: float = 0.25,
                                 "metrics": round(time.perf_counter() - inferred, 2)}})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    boxes.to_parquet(out / "boxes.parquet", index=False)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float))
+    table = io.BytesIO()
+    boxes.to_parquet(table, index=False)
+    write_atomic(out / "boxes.parquet", table.getvalue())
+    write_atomic(out / "summary.json", json.dumps(summary, indent=1, default=float))
     return summary
 
 

@@ -47,8 +47,9 @@ def judge(gt: Flat, pred: Flat, conf: float = 0.25, iou: float = 0.5, loc_min: f
     matching = match(gt, sub, np.array([iou]))
     pred_gt = np.full(n_pred, -1, np.int64)
     pred_gt[kept] = matching.pred_gt[:, 0]
-    gt_pred = np.where(matching.gt_pred[:, 0] >= 0, kept[np.maximum(matching.gt_pred[:, 0], 0)], -1) \
-        if n_gt else np.zeros(0, np.int64)
+    gt_pred = np.full(n_gt, -1, np.int64)
+    hit = matching.gt_pred[:, 0] >= 0 if n_gt else np.zeros(0, bool)
+    gt_pred[hit] = kept[matching.gt_pred[hit, 0]]  # (none when nothing reached `conf`: every box is then an FN)
 
     pred_verdict = np.full(n_pred, "", dtype=object)
     pred_iou = np.zeros(n_pred)

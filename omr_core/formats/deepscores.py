@@ -7,7 +7,12 @@ area, img_id, comments}}).
 
 A record is emitted as soon as all the `ann_ids` of its image have been read, so memory stays bounded when the
 annotations come grouped by image (as DeepScoresV2 ships them); they are still read correctly when not.
-Bad records are reported (`ProblemLog`) with file, id and byte/line position, and reading goes on past them.
+Bad records are reported (`ProblemLog`) with file, id and byte/line position, and reading goes on past them:
+- a record holding bytes that are not UTF-8 (in any string, key or value) is dropped; a category whose name or
+  id is not UTF-8 is dropped from the categories, the others kept;
+- an image id listed twice drops both pages (their annotations cannot be told apart);
+- a page whose annotations were not all read (a truncated file, ann_ids with no annotation) is dropped, not
+  kept as a page with part of its boxes (its unlabelled symbols would be taught as background).
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ _CATEGORIES = msgspec.json.Decoder(dict[str, _Category])
 _BYTE_IN_ERROR = re.compile(r"\(byte (\d+)\)|char (\d+)")
 _KEY = re.compile(rb'^\s*"((?:[^"\\]|\\.)*)"')
 _SCORE_ID = re.compile(r"^(lg-\d+)")
+_IMG_ID_TEXT = re.compile(rb'"img_id"\s*:\s*"?([A-Za-z0-9_.-]+)"?')
 
 
 def page_group(file_name: str) -> str:
@@ -84,6 +90,7 @@ class _Page:
     expected: int  # len(ann_ids)
     seen: int = 0
     emitted: bool = False
+    dropped: bool = False  # its id was listed twice
 
 
 class DeepScoresReader:
@@ -207,7 +214,10 @@ class DeepScoresReader:
     def _read_header(self, member: Member) -> None:
         try:
             if member.member == "categories":
-                cats = _CATEGORIES.decode(member.text)
+                try:
+                    cats = _CATEGORIES.decode(member.text)
+                except UnicodeDecodeError:
+                    cats = self._utf8_categories(member)
                 self._set_categories({k: (v.name, v.annotation_set) for k, v in cats.items()})
             elif member.member == "annotation_sets":
                 self.annotation_sets = msgspec.json.decode(member.text, type=list[str])
@@ -217,6 +227,24 @@ class DeepScoresReader:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             where = position(self.path, member.offset + _error_byte(exc))
             self._problem("malformed_json", member.member, f"{exc} near {where}", "skipped")
+        except UnicodeDecodeError as exc:
+            where = position(self.path, member.offset + exc.start)
+            self._problem("not_utf8", member.member, f"bytes that are not UTF-8 ({exc.object[exc.start:exc.start + 4]!r}) "
+                          f"at {where}", "skipped")
+
+    def _utf8_categories(self, member: Member) -> dict[str, _Category]:
+        """The categories whose id and name are UTF-8; each other one reported and left out."""
+        raw = json.loads(member.text.decode("utf-8", "surrogateescape"))
+        kept = {}
+        for key, value in raw.items():
+            name = value.get("name", "") if isinstance(value, dict) else ""
+            if _has_bad_bytes(key) or _has_bad_bytes(json.dumps(value, ensure_ascii=False)):
+                shown = key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                self._problem("not_utf8", f"category {shown}", f"id or name {name.encode('utf-8', 'surrogateescape')!r} "
+                              f"holds bytes that are not UTF-8", "dropped")
+                continue
+            kept[key] = value
+        return msgspec.convert(kept, dict[str, _Category])
 
     def _set_categories(self, cats: dict[str, tuple[str, str]] | None) -> None:
         if self.annotation_set not in self.annotation_sets:
@@ -241,6 +269,15 @@ class DeepScoresReader:
         for image in images:
             image_id = str(image.id)
             page = _Page(image_id, image.filename, int(round(image.width)), int(round(image.height)), len(image.ann_ids))
+            if image_id in self._page_index:  # listed twice: which annotations belong to which is unknowable
+                first = self._page_list[self._page_index[image_id]]
+                if not first.dropped:
+                    first.dropped = True
+                    self.pages.pop(image_id, None)
+                self._problem("duplicate_image_id", f"image {image_id}", f"listed twice ({first.file_name} and "
+                              f"{image.filename}); expected one image per id: both pages and their annotations "
+                              f"dropped", "dropped")
+                continue
             self.pages[image_id] = page
             self._page_index[image_id] = len(self._page_list)
             if image_id.lstrip("-").isdigit():
@@ -260,6 +297,8 @@ class DeepScoresReader:
                 continue
             page = self._page_list[ordinal]
             page.seen += count
+            if page.dropped:
+                continue
             rows = order[start : start + count]
             rows = rows[decoded.keep[rows]]
             if len(rows):
@@ -288,15 +327,18 @@ class DeepScoresReader:
 
     def _flush(self) -> Iterator[ImageRecord]:
         for page in self.pages.values():
-            if page.emitted:
+            if page.emitted or page.dropped:
                 continue
             if page.seen < page.expected:
+                self._pending.pop(page.image_id, None)
                 self._problem(
                     "missing_annotations",
                     f"image {page.image_id}",
-                    f"lists {page.expected} ann_ids but {page.seen} annotations of it were read",
-                    "kept",
+                    f"lists {page.expected} ann_ids but {page.seen} annotations of it were read; a page with "
+                    f"part of its boxes would teach its unlabelled symbols as background",
+                    "dropped",
                 )
+                continue
             yield self._emit(page)
 
 
@@ -386,14 +428,14 @@ def _decode_batch(batch: Batch, decoder: msgspec.json.Decoder, open_: str, close
     A dropped element's img_id (when it can be read) goes to `dropped_img_ids`."""
     try:
         return decoder.decode(open_.encode() + batch.text + close.encode())
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         pass
     good = {} if open_ == "{" else []
     for start, end in batch.element_spans.tolist():
         element = batch.text[start:end]
         try:
             value = decoder.decode(open_.encode() + element + close.encode())
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
             value = _decode_leniently(element, decoder, open_, close, exc, batch.offset + start - 1, what, path,
                                       problems, dropped_img_ids)
         if value:
@@ -408,9 +450,18 @@ def _decode_leniently(element: bytes, decoder, open_: str, close: str, error: Ex
     name = f"{what} {key.group(1).decode('utf-8', 'replace')}" if key and open_ == "{" else f"{what} at byte {offset + 1}"
     try:
         raw = json.loads((open_ + element.decode("utf-8") + close))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = position(Path(path), offset + getattr(exc, "pos", getattr(exc, "start", 0)))
-        problems.append(Problem("malformed_json", path, name, f"not valid JSON: {getattr(exc, 'msg', exc)} at {where}", "dropped"))
+    except UnicodeDecodeError as exc:  # names the bytes and where; the page still counts the record as read
+        where = position(Path(path), offset + 1 + exc.start)
+        if open_ == "[":
+            name = _image_name(element, name)
+        problems.append(Problem("not_utf8", path, name, f"bytes that are not UTF-8 "
+                                f"({element[exc.start:exc.start + 4]!r}) at {where}", "dropped"))
+        _note_dropped_image(element, open_, close, dropped_img_ids)
+        return None
+    except json.JSONDecodeError as exc:
+        where = position(Path(path), offset + exc.pos)
+        problems.append(Problem("malformed_json", path, name, f"not valid JSON: {exc.msg} at {where}", "dropped"))
+        _note_dropped_image(element, open_, close, dropped_img_ids)
         return None
     try:
         return msgspec.convert(raw, decoder.type)
@@ -422,6 +473,37 @@ def _decode_leniently(element: bytes, decoder, open_: str, close: str, error: Ex
                 if isinstance(value, dict) and value.get("img_id") is not None:
                     dropped_img_ids.append(str(value["img_id"]))
     return None
+
+
+def _has_bad_bytes(text: str) -> bool:
+    """Whether a string decoded with surrogateescape held bytes that are not UTF-8."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _image_name(element: bytes, fallback: str) -> str:
+    """ "image <id>" of an image record that is not UTF-8, where its id is readable."""
+    try:
+        raw = json.loads(element.decode("utf-8", "surrogateescape"))
+    except json.JSONDecodeError:
+        return fallback
+    image_id = raw.get("id") if isinstance(raw, dict) else None
+    return f"image {image_id}" if image_id is not None and not _has_bad_bytes(str(image_id)) else fallback
+
+
+def _note_dropped_image(element: bytes, open_: str, close: str, dropped_img_ids: list | None) -> None:
+    """The img_id of an annotation dropped for its bytes, so its page still counts it as read."""
+    if dropped_img_ids is None:
+        return
+    try:
+        raw = json.loads(open_ + element.decode("utf-8", "surrogateescape") + close)
+    except json.JSONDecodeError:  # unreadable as JSON: its img_id as written, when it can be found
+        found = _IMG_ID_TEXT.search(element)
+        if found:
+            dropped_img_ids.append(found.group(1).decode("utf-8", "replace"))
+        return
+    for value in raw.values() if isinstance(raw, dict) else []:
+        if isinstance(value, dict) and value.get("img_id") is not None and not _has_bad_bytes(str(value["img_id"])):
+            dropped_img_ids.append(str(value["img_id"]))
 
 
 def _error_byte(exc: Exception) -> int:

@@ -24,9 +24,8 @@ Memory: the page, one batch of tiles and the model; a 2000x3000 page at batch 8 
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +36,19 @@ from omr_core.inference.images import DEFAULT_DPI, check_array, is_pdf, read_ima
 from omr_core.inference.merge import MergeRules, merge_tiles
 from omr_core.staff.rescale import Rescale, plan_rescale, resize, to_source
 from omr_core.staff.space import StaffSpaceEstimate, estimate_staff_space
+from omr_core.registry import (  # noqa: F401  (re-exported: callers import them from here)
+    BUNDLED_MODELS,
+    PREFERENCE,
+    ModelRef,
+    UntrustedModelError,
+    list_registry_models,
+    registry_dirs,
+    require_trusted,
+    resolve_model,
+)
 from omr_core.structures.boxes import to_page
 from omr_core.structures.detections import Detections
 
-BUNDLED_MODELS = Path(__file__).resolve().parents[2] / "models"
 BLANK_ABOVE = 160  # a tile with no pixel darker than this (in any channel) is blank paper: not run
 
 
@@ -55,62 +63,6 @@ def ink_region(image: np.ndarray, pad_px: int = 8) -> tuple[int, int, int, int]:
     height, width = image.shape[:2]
     return (max(0, int(cols[0]) * step - pad_px), max(0, int(rows[0]) * step - pad_px),
             min(width, (int(cols[-1]) + 1) * step + pad_px), min(height, (int(rows[-1]) + 1) * step + pad_px))
-
-
-class UntrustedModelError(PermissionError):
-    """A `.pt` file from outside the registry: it is a pickle and runs code when loaded."""
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """A model file and, where it came from the registry, its card."""
-
-    path: Path
-    card: dict = field(default_factory=dict)
-
-    @property
-    def trusted(self) -> bool:
-        return bool(self.card)
-
-
-def registry_dirs(workspace=None) -> list[Path]:
-    """Where registered models live: the workspace's models/ and the repository's bundled models/."""
-    return ([Path(workspace.models)] if workspace is not None else []) + [BUNDLED_MODELS]
-
-
-def list_registry_models(workspace=None) -> list[dict]:
-    """Cards of every registered model (workspace first, then bundled), each with its `dir`."""
-    cards = []
-    for root in registry_dirs(workspace):
-        for card_path in sorted(root.glob("*/card.json")):
-            card = json.loads(card_path.read_text())
-            cards.append({**card, "dir": str(card_path.parent)})
-    return cards
-
-
-PREFERENCE = {"onnx": ("best.onnx", "best.pt"), "torch": ("best.pt", "best.onnx"), "int8": ("best.int8.onnx",)}
-
-
-def resolve_model(model: str | Path, workspace=None, prefer: str = "onnx") -> ModelRef:
-    """A registry name (the first file of PREFERENCE[prefer] its folder has) or a model file path."""
-    for root in registry_dirs(workspace):
-        folder = root / str(model)
-        if (folder / "card.json").is_file():
-            card = json.loads((folder / "card.json").read_text())
-            for name in PREFERENCE[prefer]:
-                if (folder / name).is_file():
-                    return ModelRef(folder / name, card)
-            raise FileNotFoundError(f"{folder}: the registered model has no {' or '.join(PREFERENCE[prefer])}"
-                                    + (" (INT8 is kept only when it loses at most one mAP point: "
-                                       "python -m omr_core export NAME --int8)" if prefer == "int8" else ""))
-    path = Path(model)
-    if not path.is_file():
-        known = [Path(c["dir"]).name for c in list_registry_models(workspace)]
-        raise FileNotFoundError(f"{model}: no such model file, and no registered model of that name "
-                                f"(registered: {known or 'none'})")
-    card_path = path.parent / "card.json"  # a file inside a registry folder keeps its card
-    inside = any(path.resolve().parent.parent == root.resolve() for root in registry_dirs(workspace))
-    return ModelRef(path, json.loads(card_path.read_text()) if inside and card_path.is_file() else {})
 
 
 @dataclass
@@ -175,8 +127,8 @@ class SymbolDetector:
     def load(cls, model: str | Path, workspace=None, backend: str = "auto", trust_pickle: bool = False,
              device: str | None = None, **settings) -> SymbolDetector:
         """`backend`: "onnx", "int8" (the quantised export), "torch" or "auto" (ONNX Runtime when the model has
-        an export: ~2x faster on CPU). A `.pt` from outside the registry is refused unless `trust_pickle`
-        (loading a pickle runs its code)."""
+        an export: ~2x faster on CPU). A `.pt` that neither this workspace trained nor a bundled card records
+        is refused unless `trust_pickle` (loading a pickle runs its code; see omr_core.registry)."""
         if backend not in ("auto", "onnx", "int8", "torch"):
             raise ValueError(f"backend must be 'auto', 'onnx', 'int8' or 'torch', but got {backend!r}")
         ref = resolve_model(model, workspace, prefer="onnx" if backend == "auto" else backend)
@@ -185,9 +137,7 @@ class SymbolDetector:
         if backend == "onnx" and ref.path.suffix != ".onnx":
             raise FileNotFoundError(f"{ref.path}: no ONNX export beside it; export it first "
                                     f"(python -m omr_core export {model})")
-        if ref.path.suffix == ".pt" and not ref.trusted and not trust_pickle:
-            raise UntrustedModelError(f"{ref.path}: a .pt file is a Python pickle and runs code when loaded; load "
-                                      "models from the registry, or pass trust_pickle=True if you trust its source")
+        require_trusted(ref, workspace, consent=trust_pickle)  # before anything unpickles it
         card = ref.card
         settings.setdefault("tile_px", card.get("tile_px"))
         settings.setdefault("overlap_px", card.get("overlap_px"))

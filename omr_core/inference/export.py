@@ -1,23 +1,27 @@
 """ONNX export of a registered model, with a parity check against its `.pt`, and INT8 only where it costs
 no more than one mAP point.
 
-`export_onnx` writes best.onnx beside best.pt (Ultralytics' exporter: dynamic batch, simplified), runs both
+`export_onnx` makes best.onnx from best.pt (Ultralytics' exporter: dynamic batch, simplified), runs both
 through the `SymbolDetector` on sample images and compares the detections box by box: every box of one must
 have a same-class box in the other with IoU >= `min_iou` and confidence within `max_conf_diff`. Boxes whose
 confidence lies within `max_conf_diff` of the threshold may fall on either side and are not counted. The
-result goes on the model card (`onnx`).
+result goes on the model card (`onnx`). The export is made in a scratch folder and replaces best.onnx only when
+its parity passed, so a failed export (or a kill) never costs the folder the export it had.
 
 `quantize_int8` makes best.int8.onnx with ONNX Runtime's static QDQ quantisation, calibrated on tiles of the
 model's own validation images (each image brought to the model's staff space and cut into the model's tiles, as
 the detector cuts its inputs), measures mAP50-95 of both ONNX files on the validation split and the time of a
 batch of tiles on this machine, and keeps the INT8 file only when it loses at most `max_drop` (0.01: one point)
-and is faster; the numbers go on the card (`int8`) either way.
+and is faster; the numbers go on the card (`int8`) either way. It is made aside and moved into place only when
+kept (a kill mid-way leaves the folder as it was); a measured refusal removes the folder's INT8 file, which the
+card then says is not offered.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -26,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from omr_core.registry import file_hashes, read_card, require_trusted, write_card
 from omr_core.structures.boxes import box_iou
 from omr_core.structures.detections import Detections
 
@@ -67,32 +72,58 @@ def _model_files(model_dir: Path, name: str, missing: str) -> tuple[Path, Path, 
     if not path.is_file():
         raise FileNotFoundError(f"{path}: {missing}")
     card_path = path.parent / "card.json"
-    return path, card_path, json.loads(card_path.read_text()) if card_path.is_file() else {}
+    return path, card_path, read_card(card_path) if card_path.is_file() else {}
+
+
+def _put_on_card(model_dir: Path, card: dict, key: str, entry: dict, file_name: str) -> None:
+    """The export's entry on the card, and the file's hash where the card records its files."""
+    if not card:
+        return
+    card[key] = entry
+    if "files" in card:
+        files = {k: v for k, v in card["files"].items() if k != file_name}
+        card["files"] = {**files, **file_hashes(model_dir, (file_name,))}
+    write_card(model_dir, card)
 
 
 def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: float = 0.95,
-                max_conf_diff: float = 0.02) -> dict:
+                max_conf_diff: float = 0.02, workspace=None, trust_pickle: bool = False) -> dict:
     """Export `model_dir/best.pt` to best.onnx and check parity on `images` (arrays or paths); the card's
-    `onnx` entry is returned (and written when the folder has a card). A failed parity removes the file."""
-    from omr_core.inference.detector import SymbolDetector
+    `onnx` entry is returned (and written when the folder has a card). Only a passed parity puts the file in
+    place. The .pt must be trusted (omr_core.registry) or `trust_pickle` given."""
     from omr_core.training.offline import import_ultralytics
 
     weights, card_path, card = _model_files(model_dir, "best.pt", "no weights to export")
+    require_trusted(weights, workspace, consent=trust_pickle)
     model_dir = weights.parent
     import_ultralytics()
     from ultralytics import YOLO
 
-    started = time.perf_counter()
-    imgsz = int(card.get("imgsz") or 640)
-    exported = Path(YOLO(str(weights)).export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True))
-    onnx_path = model_dir / "best.onnx"
-    if exported != onnx_path:
-        shutil.move(exported, onnx_path)
-    seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(dir=model_dir, prefix=".export-") as scratch:
+        staged = Path(scratch) / "best.pt"  # the exporter writes beside its input: not over the folder's best.onnx
+        shutil.copyfile(weights, staged)
+        started = time.perf_counter()
+        imgsz = int(card.get("imgsz") or 640)
+        exported = Path(YOLO(str(staged)).export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True))
+        seconds = time.perf_counter() - started
+        entry = _parity_entry(weights, exported, card, images, conf, min_iou, max_conf_diff, imgsz, seconds)
+        onnx_path = model_dir / "best.onnx"
+        kept_before = onnx_path.is_file()
+        if entry["parity"]["passed"]:
+            os.replace(exported, onnx_path)
+    # a failed export keeps the folder's earlier best.onnx (made from the same best.pt) and its card entry
+    _put_on_card(model_dir, card, "onnx" if entry["parity"]["passed"] or not kept_before else "onnx_rejected",
+                 entry, onnx_path.name)
+    return entry
+
+
+def _parity_entry(weights: Path, exported: Path, card: dict, images: list, conf: float, min_iou: float,
+                  max_conf_diff: float, imgsz: int, seconds: float) -> dict:
+    from omr_core.inference.detector import SymbolDetector
 
     settings = {"tile_px": card.get("tile_px"), "overlap_px": card.get("overlap_px"), "conf": conf}
-    torch_det = SymbolDetector.load(weights, backend="torch", trust_pickle=True, **settings)
-    onnx_det = SymbolDetector.load(onnx_path, backend="onnx", **settings)
+    torch_det = SymbolDetector.load(weights, backend="torch", trust_pickle=True, **settings)  # checked by the caller
+    onnx_det = SymbolDetector.load(exported, backend="onnx", **settings)
     totals = np.zeros(3, dtype=int)
     worst_iou, worst_conf = 1.0, 0.0
     for image in images:
@@ -102,14 +133,8 @@ def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: floa
         worst_iou, worst_conf = min(worst_iou, iou), max(worst_conf, gap)
     parity = Parity(len(images), int(totals[0]), int(totals[1]), int(totals[2]), round(worst_iou, 4),
                     round(worst_conf, 4), bool(totals[2] == 0 and worst_conf <= max_conf_diff))
-    entry = {"file": onnx_path.name, "imgsz": imgsz, "export_s": round(seconds, 1), "parity": asdict(parity),
-             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    if not parity.passed:
-        onnx_path.unlink()
-    if card:
-        card["onnx"] = entry
-        card_path.write_text(json.dumps(card, indent=2))
-    return entry
+    return {"file": "best.onnx", "imgsz": imgsz, "export_s": round(seconds, 1), "parity": asdict(parity),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def sample_tiles(data_yaml: Path, split: str, n: int, imgsz: int, card: dict | None = None) -> np.ndarray:
@@ -170,10 +195,7 @@ def quantize_int8(model_dir: Path, data_yaml: Path, split: str = "val", calibrat
                   max_drop: float = 0.01, require_faster: bool = True) -> dict:
     """INT8 best.int8.onnx from best.onnx, kept only if mAP50-95 drops by at most `max_drop` and (with
     `require_faster`) a batch of tiles runs faster than in FP32 on this machine (both measured)."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from omr_core.training.offline import import_ultralytics
+    from onnxruntime.quantization import CalibrationDataReader
 
     source, card_path, card = _model_files(model_dir, "best.onnx", "export to ONNX first")
     model_dir = source.parent
@@ -188,16 +210,33 @@ def quantize_int8(model_dir: Path, data_yaml: Path, split: str = "val", calibrat
             item = next(self.items, None)
             return None if item is None else {"images": item}
 
-    prepared = model_dir / "best.prep.onnx"
-    target = model_dir / "best.int8.onnx"
+    final = model_dir / "best.int8.onnx"
+    with tempfile.TemporaryDirectory(dir=model_dir, prefix=".int8-") as scratch:
+        entry = _quantize_and_measure(source, Path(scratch), Tiles, data_yaml, split, imgsz, max_drop,
+                                      tiles[: min(8, len(tiles))], require_faster)
+        if entry["offered"]:
+            os.replace(Path(scratch) / final.name, final)  # only a kept INT8 file replaces the folder's
+        else:
+            final.unlink(missing_ok=True)  # measured and refused: an older file would contradict the card
+    _put_on_card(model_dir, card, "int8", entry, final.name)
+    return entry
+
+
+def _quantize_and_measure(source: Path, scratch: Path, tiles_reader, data_yaml: Path, split: str, imgsz: int,
+                          max_drop: float, timed: np.ndarray, require_faster: bool) -> dict:
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from omr_core.training.offline import import_ultralytics
+
+    prepared, target = scratch / "best.prep.onnx", scratch / "best.int8.onnx"
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):  # both leave files in the cwd
+    with contextlib.chdir(scratch):  # both leave files in the cwd
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
         # Convolutions only: the head's last concat puts box coordinates (0-640) and class scores (0-1) in
         # one tensor, and one 8-bit scale for both wipes the scores out
-        quantize_static(str(prepared), str(target), Tiles(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(str(prepared), str(target), tiles_reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"])
-    prepared.unlink()
     seconds = time.perf_counter() - started
 
     import_ultralytics()
@@ -209,20 +248,13 @@ def quantize_int8(model_dir: Path, data_yaml: Path, split: str = "val", calibrat
         return float(metrics.box.map)
 
     fp32, int8 = map50_95(source), map50_95(target)
-    timed = tiles[: min(8, len(tiles))]
     fp32_ms, int8_ms = batch_ms(source, timed), batch_ms(target, timed)
-    entry = {"file": target.name, "mAP50-95_fp32": round(fp32, 4), "mAP50-95_int8": round(int8, 4),
-             "drop": round(fp32 - int8, 4), "max_drop": max_drop,
-             "batch_ms_fp32": round(fp32_ms, 1), "batch_ms_int8": round(int8_ms, 1), "batch_tiles": len(timed),
-             "offered": fp32 - int8 <= max_drop and (int8_ms < fp32_ms or not require_faster),
-             "why": _int8_verdict(fp32 - int8, max_drop, int8_ms, fp32_ms, require_faster),
-             "split": split, "quantize_s": round(seconds, 1), "size_mb": round(target.stat().st_size / 2**20, 2)}
-    if not entry["offered"]:
-        target.unlink()
-    if card:
-        card["int8"] = entry
-        card_path.write_text(json.dumps(card, indent=2))
-    return entry
+    return {"file": target.name, "mAP50-95_fp32": round(fp32, 4), "mAP50-95_int8": round(int8, 4),
+            "drop": round(fp32 - int8, 4), "max_drop": max_drop,
+            "batch_ms_fp32": round(fp32_ms, 1), "batch_ms_int8": round(int8_ms, 1), "batch_tiles": len(timed),
+            "offered": fp32 - int8 <= max_drop and (int8_ms < fp32_ms or not require_faster),
+            "why": _int8_verdict(fp32 - int8, max_drop, int8_ms, fp32_ms, require_faster),
+            "split": split, "quantize_s": round(seconds, 1), "size_mb": round(target.stat().st_size / 2**20, 2)}
 
 
 def _int8_verdict(drop: float, max_drop: float, int8_ms: float, fp32_ms: float, require_faster: bool) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from omr_core.fileio import write_atomic
 from omr_core.structures.boxes import to_local, to_page
 from omr_core.structures.detections import Detections
 
@@ -110,7 +111,7 @@ def write_measures(path: Path | str, page: PageMeasures) -> None:
                 "measures": [{"id": m.id, "image": m.image, "system": m.system, "measure": m.measure,
                               "page_xyxy": list(m.page_xyxy), "scale": m.scale} for m in page.measures]}
     _validate(document, MEASURES_SCHEMA, str(path))
-    Path(path).write_text(json.dumps(document, indent=2))
+    write_atomic(Path(path), json.dumps(document, indent=2))
 
 
 def symbols_document(pages: list[tuple[PageMeasures, dict[str, Detections]]], names: dict[int, str],

@@ -2,6 +2,11 @@
 
 Every refusal names the file and what was expected: a missing or empty file, one that is no image, a PDF with no
 pages (or fewer than asked), an image too small to hold a symbol, or one so large it would not fit in memory.
+
+An image is read as a person sees it in a viewer (`as_seen_rgb`): its EXIF orientation applied (a phone photo
+held upright), transparency composited on white paper (a transparent PNG is not a black page), palette and
+two-level images expanded, and 16-bit or float greys brought to 8 bits by their full range (65535 -> 255),
+never stretched (a blank 16-bit page stays white).
 """
 
 from __future__ import annotations
@@ -89,6 +94,56 @@ def read_pdf_page(path: Path | str, page: int = 0, dpi: float = DEFAULT_DPI) -> 
         document.close()
 
 
+ORIENTATION_TAG = 0x0112  # EXIF orientation: 5-8 turn the picture a quarter, so width and height swap
+ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def _orientation(image) -> int:
+    try:
+        return int(image.getexif().get(ORIENTATION_TAG) or 1)
+    except Exception:  # a damaged EXIF block: the picture as stored
+        return 1
+
+
+def image_size_wh(path: Path | str) -> tuple[int, int]:
+    """(width, height) of an image file as it is seen (EXIF orientation applied), read from its header only."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            return (height, width) if _orientation(image) in (5, 6, 7, 8) else (width, height)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, ImportError) as exc:
+        raise ImageInputError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
+
+
+def is_plain_image(path: Path | str) -> bool:
+    """Whether any reader (OpenCV, Ultralytics) sees the file as `as_seen_rgb` does: 8-bit grey or RGB, no
+    transparency, no EXIF turn. Other files are written out again as they are seen."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.mode in ("L", "RGB", "1") and "transparency" not in image.info and _orientation(image) == 1
+
+
+def as_seen_rgb(image) -> np.ndarray:
+    """A decoded PIL image as the (h, w, 3) uint8 RGB array a viewer would show (see the module docstring)."""
+    from PIL import Image, ImageOps
+
+    if _orientation(image) != 1:
+        image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        grey = np.asarray(image, dtype=np.float64)
+        top = float(grey.max()) if grey.size else 0.0
+        scale = 255.0 if image.mode == "F" and top <= 1.0 else (1.0 if top <= 255 else 255.0 / 65535.0)
+        return np.repeat(np.clip(np.rint(grey * scale), 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+    if (image.mode == "P" and "transparency" in image.info) or image.mode in ALPHA_MODES:
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.array(Image.alpha_composite(paper, rgba).convert("RGB"))
+    return np.array(image.convert("RGB"))
+
+
 def read_image(path: Path | str, page: int = 0, dpi: float = DEFAULT_DPI) -> np.ndarray:
     """An image file (png, jpg, tiff...) or one page of a PDF, as an (h, w, 3) uint8 RGB array."""
     from PIL import Image, UnidentifiedImageError
@@ -107,11 +162,7 @@ def read_image(path: Path | str, page: int = 0, dpi: float = DEFAULT_DPI) -> np.
         with image:
             _check_size(*image.size, str(path))  # before decoding: a huge image is refused, not loaded
             image.load()
-            if image.mode in ("I;16", "I", "F"):  # 16-bit and float scans: scale to 8 bits
-                array = np.asarray(image, dtype=np.float64)
-                span = max(float(array.max() - array.min()), 1e-9)
-                return check_array(((array - array.min()) * (255.0 / span)).astype(np.uint8), str(path))
-            return check_array(np.array(image.convert("RGB")), str(path))
+            return check_array(as_seen_rgb(image), str(path))
     except ImageInputError:
         raise
     except Image.DecompressionBombError as exc:  # Pillow refuses past 179 MP before we see the size

@@ -49,12 +49,19 @@ class StepResult:
 
 
 def pipeline_check(dataset: Path | str, model: str = "yolov8n.yaml", imgsz: int = 320, n_samples: int = 10,
-                   device: str = "cpu") -> list[StepResult]:
+                   device: str = "cpu", workspace=None, trust_pickle: bool = False) -> list[StepResult]:
+    """The four steps' results. A `.pt` model is a pickle: refused (UntrustedModelError, before any step)
+    unless this workspace trained it, a bundled card records it, or `trust_pickle`."""
     from omr_core.datasets.index import DatasetIndex
     from omr_core.formats.yolo import label_path_for, parse_labels, read_data_yaml
+    from omr_core.registry import require_trusted
     from omr_core.training.offline import import_ultralytics
 
     dataset = Path(dataset)
+    if str(model).endswith(".pt"):
+        if not Path(model).is_file():
+            raise FileNotFoundError(f"{model}: no such model file (nothing is downloaded; give a model YAML or a file)")
+        require_trusted(Path(model), workspace, consent=trust_pickle)
     results: list[StepResult] = []
     state: dict = {}
 

@@ -12,7 +12,6 @@ and after are stored in run.json so the page shows them before training starts.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections import Counter
 from dataclasses import replace
@@ -20,6 +19,15 @@ from pathlib import Path
 
 import yaml
 
+from omr_core.fileio import copy_atomic, write_atomic
+from omr_core.registry import (
+    file_hashes,
+    register_model,
+    require_trusted,
+    update_card,
+    workspace_models,
+    write_card,
+)
 from omr_core.training.gates import evaluate, gate_passed, load_criteria, stage_metrics
 from omr_core.training.plan import PlanError, Stage, TrainingPlan, check_settings
 from omr_core.training.runner import read_progress
@@ -35,11 +43,13 @@ class StageError(ValueError):
 
 def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weights: Path | None = None,
                   criteria_yaml: Path | None = None, wandb: str = "offline", overrides: dict | None = None,
-                  estimate_s: float | None = None) -> Path:
+                  estimate_s: float | None = None, trust_pickle: bool = False) -> Path:
     """Write the run folder of one stage; returns it. `weights` overrides where the stage starts from;
     `wandb` is "offline", "online" (with WANDB_API_KEY in the training process) or "off"; `overrides`
     changes settings for this run only (epochs, imgsz, model, batch: `launch.EDITABLE`), recorded in run.json
-    with the duration estimated before it started (`estimate_s`, from `training.estimate`)."""
+    with the duration estimated before it started (`estimate_s`, from `training.estimate`). Start weights
+    that are a .pt nobody vouched for (omr_core.registry) are refused unless `trust_pickle`, which the run
+    records so that its training process may load them."""
     from omr_core.formats.yolo import read_data_yaml
 
     stage = plan.stage(stage_name)
@@ -61,6 +71,8 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
         except (TypeError, PlanError) as exc:
             raise StageError(f"stage {stage.name!r}: cannot change {sorted(overrides)} for this run: {exc}") from exc
     start = weights or _start_weights(ws, plan, stage)  # every refusal comes before anything is written
+    if start is not None and Path(start).suffix == ".pt":
+        require_trusted(Path(start), ws, consent=trust_pickle)
     run_dir = _new_run_dir(ws.runs, f"{plan.name}-{stage.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     data_yaml, balance = _training_data(dataset, run_dir, settings.balance)
     class_weights = None
@@ -77,8 +89,9 @@ def prepare_stage(ws, plan: TrainingPlan, stage_name: str, has_gpu: bool, weight
         "balance": balance, "overrides": overrides, "estimate_s": estimate_s,
         "command": f"python -m omr_core train {run_dir}",
         "warnings": [w for w in [scale_warning(dataset, settings.imgsz)] if w],
+        "trust_pickle": bool(trust_pickle and start is not None),
     }
-    (run_dir / "run.json").write_text(json.dumps(spec, indent=2))
+    write_atomic(run_dir / "run.json", json.dumps(spec, indent=2))
     return run_dir
 
 
@@ -101,7 +114,7 @@ def _training_data(dataset: Path, run_dir: Path, balance: dict | None) -> tuple[
     spec = yaml.safe_load((dataset / "data.yaml").read_text())
     spec["train"] = str(listing)
     data_yaml = run_dir / "data.yaml"
-    data_yaml.write_text(yaml.safe_dump(spec, sort_keys=False))
+    write_atomic(data_yaml, yaml.safe_dump(spec, sort_keys=False))
     return data_yaml, {"settings": balance, "images": len(images), "listed": int(len(result.indices)),
                        "before": result.before, "after": result.after, "short": result.short}
 
@@ -129,11 +142,11 @@ def _start_weights(ws, plan: TrainingPlan, stage: Stage) -> Path | None:
             raise StageError(f"stage {stage.name!r} starts from {path}, which is not a file")
         return path
     previous = plan.stages[[s.name for s in plan.stages].index(stage.name) - 1]
-    cards = [c for c in list_models(ws) if c["plan"] == plan.name and c["stage"] == previous.name]
+    cards = [c for c in list_models(ws) if c.get("plan") == plan.name and c.get("stage") == previous.name]
     if not cards:
         raise StageError(f"stage {stage.name!r} starts from stage {previous.name!r}, which has no registered model "
                          f"yet: train {previous.name!r} first, or pass weights")
-    passed = [c for c in cards if c["gate_passed"] or c.get("override")]
+    passed = [c for c in cards if c.get("gate_passed") or c.get("override")]
     if not passed:
         raise StageError(f"stage {previous.name!r} did not pass its gate ({cards[-1]['gate']}); fix it, or override "
                          f"the gate on its model card to go on")
@@ -156,24 +169,20 @@ def finish_stage(ws, run_dir: Path) -> dict:
     results = {group: [r.to_dict() for r in evaluate(criteria, group, metrics)]
                for group in ([gate] if gate else []) + ["minimum_acceptable", "target_performance"]}
     passed = gate_passed(evaluate(criteria, gate, metrics)) if gate else True
-    (run_dir / "gates.json").write_text(json.dumps(results, indent=2))
-    target = ws.models / run_dir.name
-    target.mkdir(parents=True, exist_ok=True)
-    weights = target / "best.pt"
-    shutil.copyfile(run_dir / "ultralytics" / "weights" / "best.pt", weights)
+    write_atomic(run_dir / "gates.json", json.dumps(results, indent=2))
     card = {
         "name": run_dir.name, "plan": spec["plan"], "stage": spec["stage"], "class_set": spec["class_set"],
         "classes": spec["class_names"], "data": spec["dataset"], "parent": spec["parent"],
         "metrics": metrics, "per_class": final.get("per_class", {}), "gate": gate, "gate_passed": passed,
-        "gates": results, "override": False, "weights": str(weights),
+        "gates": results, "override": False,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": spec["command"],
         "epochs": max((e["epoch"] for e in events if e["type"] == "epoch"), default=0),
         "imgsz": spec["settings"].get("imgsz"),
         **data_provenance(ws.dataset(spec["dataset"])),
         "scale_augment": spec["settings"].get("scale", 0.5),  # Ultralytics' random zoom: 1 +- this
     }
-    (target / "card.json").write_text(json.dumps(card, indent=2))
-    return card
+    return register_model(ws, run_dir.name, run_dir / "ultralytics" / "weights" / "best.pt", card,
+                          f"trained in this workspace (run {run_dir.name})")
 
 
 # A model cannot learn symbols drawn at a staff space below this: the smallest one the canonical-staff-space
@@ -247,19 +256,15 @@ def data_provenance(dataset: Path) -> dict:
             "staff_space_range_px": spec.get("staff_space_range_px")}
 
 
-def list_models(ws) -> list[dict]:
-    """Model cards of the workspace, oldest first."""
-    cards = [json.loads(p.read_text()) for p in Path(ws.models).glob("*/card.json")]
-    return sorted(cards, key=lambda c: c["date"])
+def list_models(ws, problems=None) -> list[dict]:
+    """Model cards of the models the workspace trained, oldest first (unreadable cards reported in
+    `problems`, a ProblemLog, and left out)."""
+    return workspace_models(ws, problems)
 
 
 def override_gate(ws, name: str, reason: str) -> dict:
     """The user takes a failed gate's model on anyway: recorded on its card, with the reason."""
-    path = Path(ws.models) / name / "card.json"
-    card = json.loads(path.read_text())
-    card.update(override=True, override_reason=reason)
-    path.write_text(json.dumps(card, indent=2))
-    return card
+    return update_card(ws, name, {"override": True, "override_reason": reason})
 
 
 BUNDLED = Path(__file__).resolve().parents[2] / "models"
@@ -271,8 +276,12 @@ def bundle_model(ws, name: str, target_root: Path = BUNDLED, bundle_name: str | 
     checkout has a working detector."""
     from omr_core.training.offline import import_ultralytics
 
-    source = Path(ws.models) / name
-    card = json.loads((source / "card.json").read_text())
+    from omr_core.registry import find_model
+
+    entry = find_model(name, ws)
+    source = Path(entry["dir"])
+    require_trusted(source / "best.pt", ws)  # validation below unpickles it
+    card = {k: v for k, v in entry.items() if k not in ("dir", "card_path", "origin", "model_files")}
     data = ws.dataset(card["data"]) / "data.yaml"
     spec = yaml.safe_load(data.read_text())
     split = "test" if spec.get("test") else "val"
@@ -291,11 +300,11 @@ def bundle_model(ws, name: str, target_root: Path = BUNDLED, bundle_name: str | 
     if bundle_name:
         card.update(name=check_name(bundle_name), registered_as=name)
     target = target_root / card["name"]
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source / "best.pt", target / "best.pt")
+    copy_atomic(source / "best.pt", target / "best.pt")
     card["weights"] = str((target / "best.pt").relative_to(target_root.parent))
-    (target / "card.json").write_text(json.dumps(card, indent=2))
-    (target / "README.md").write_text(_card_markdown(card))
+    card["files"] = file_hashes(target)  # what makes the bundled .pt trusted in every checkout
+    write_card(target, card)
+    write_atomic(target / "README.md", _card_markdown(card))
     return card
 
 

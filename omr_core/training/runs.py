@@ -6,14 +6,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omr_core.training.runner import last_checkpoint, read_progress
+from omr_core.structures.problems import Problem, ProblemLog
+from omr_core.training.runner import last_checkpoint, read_progress, run_is_live
 
 
 @dataclass
 class RunSummary:
     run_dir: Path
     spec: dict
-    state: str  # prepared | running | stopped | failed | done
+    state: str  # prepared | running | stopped | failed | killed (its process died without a word) | done
     epochs_done: int
     events: list[dict] = field(repr=False)
 
@@ -51,25 +52,47 @@ class RunSummary:
     @property
     def gates(self) -> dict | None:
         path = self.run_dir / "gates.json"
-        return json.loads(path.read_text()) if path.is_file() else None
+        try:
+            return json.loads(path.read_text()) if path.is_file() else None
+        except (OSError, ValueError):
+            return None  # being written, or damaged: the page shows the run without its gates
 
     @property
     def resumable(self) -> bool:
-        return self.state in ("stopped", "failed") and last_checkpoint(self.run_dir).is_file()
+        checkpoint = last_checkpoint(self.run_dir)
+        return self.state in ("stopped", "failed", "killed") and checkpoint.is_file() and checkpoint.stat().st_size > 0
+
+
+def run_state(events: list[dict], live: bool) -> str:
+    """The run's state from its log and from whether a process holds its lock: a log that says "running"
+    with no live process means the process was killed (SIGKILL, out of memory, a reboot)."""
+    states = [e.get("state") for e in events if e["type"] == "state"]
+    logged = states[-1] if states else "prepared"
+    if live:
+        return "running"
+    return "killed" if logged == "running" else logged
 
 
 def summarise_run(run_dir: Path) -> RunSummary:
+    spec = json.loads((run_dir / "run.json").read_text())  # before the log: a run folder without it is no run
+    if not isinstance(spec, dict):
+        raise ValueError(f"expected a JSON object in run.json, but got {type(spec).__name__}")
     events = read_progress(run_dir)
-    states = [e["state"] for e in events if e["type"] == "state"]
-    spec = json.loads((run_dir / "run.json").read_text())
-    return RunSummary(run_dir, spec, states[-1] if states else "prepared",
-                      max((e["epoch"] for e in events if e["type"] == "epoch"), default=0), events)
+    epochs = [e["epoch"] for e in events if e["type"] == "epoch" and isinstance(e.get("epoch"), int)]
+    return RunSummary(run_dir, spec, run_state(events, run_is_live(run_dir)), max(epochs, default=0), events)
 
 
-def list_runs(runs_dir: Path) -> list[RunSummary]:
-    """Runs of a workspace, newest first."""
+def list_runs(runs_dir: Path, problems: ProblemLog | None = None) -> list[RunSummary]:
+    """Runs of a workspace, newest first; a run whose run.json cannot be read is left out and reported."""
     folders = [p for p in Path(runs_dir).iterdir() if (p / "run.json").is_file()] if Path(runs_dir).is_dir() else []
-    return [summarise_run(p) for p in sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)]
+    runs = []
+    for folder in sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            runs.append(summarise_run(folder))
+        except (OSError, ValueError) as exc:
+            if problems is not None:
+                problems.add(Problem("bad_run", str(folder / "run.json"), folder.name, str(exc), "skipped"))
+    return runs
 
 
 def wandb_sync_command(run_dir: Path) -> str | None:

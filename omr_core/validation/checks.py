@@ -16,8 +16,12 @@ dropped silently. The rules:
                       the page (there is no page to check against)                                -> kept
 
 `check_image_file`: missing_image (dropped), corrupt_image (PIL cannot open or verify it, or a JPEG without
-its end-of-image marker; dropped), size_mismatch (kept: the labels are in pixels of the stated size, so the
-converter decides).
+its end-of-image marker; dropped), size_mismatch (dropped: the boxes are in pixels of the stated size, and would
+lie outside, or beside their symbols on, the real image). Sizes are as seen (EXIF orientation applied).
+
+`check_page_image` (one record and its image): what `check_image_file` finds, except that a record whose
+image is its stated size scaled by one exact ratio on both axes (record 1960 x 2772, image 980 x 1386: width
+x height products agree) has its boxes scaled to the image (size_mismatch, scaled).
 
 `check_yolo_dataset` reads label text only and changes no file; its action says what the record is worth
 for training, the way Ultralytics' `verify_image_label` treats it:
@@ -232,17 +236,20 @@ def check_image_file(path: Path, expected_wh: tuple[int, int] | None, file: str,
     Returns:
         The problem found, or None.
     """
+    from omr_core.inference.images import image_size_wh
+
     path = Path(path)
     if not path.is_file():
         return Problem("missing_image", file, record, f"expected an image file at {path}, but there is none", "dropped")
     try:
+        actual_wh = image_size_wh(path) if expected_wh is not None else None
         with Image.open(path) as image:
-            actual_wh = image.size
             image_format = image.format
             image.verify()
         if image_format == "JPEG" and not _jpeg_has_end(path):
             raise OSError("the JPEG has no end-of-image marker (truncated?)")
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError, ImportError) as exc:
+        # ValueError includes ImageInputError (the size could not be read)
         # ImportError: once Ultralytics is imported it patches Image.open to try an optional HEIF plugin on files
         # PIL cannot identify; a decoder that is not installed still means the file cannot be read here.
         return Problem("corrupt_image", file, record, f"expected a readable image at {path}, but got: {exc}", "dropped")
@@ -250,8 +257,33 @@ def check_image_file(path: Path, expected_wh: tuple[int, int] | None, file: str,
         return Problem(
             "size_mismatch", file, record,
             f"expected {expected_wh[0]} x {expected_wh[1]} px, but {path.name} is {actual_wh[0]} x {actual_wh[1]} px",
-            "kept")
+            "dropped")
     return None
+
+
+def check_page_image(record: ImageRecord, path: Path, file: str) -> tuple[ImageRecord | None, Problem | None]:
+    """The record fitted to its image file, or None when it must be dropped; and the problem found (see the
+    module docstring: a size off by one exact ratio is scaled, any other is dropped)."""
+    from omr_core.inference.images import image_size_wh
+
+    name = f"image {record.image_id}"
+    problem = check_image_file(path, None, file, name)
+    if problem is not None:
+        return None, problem
+    (width, height), stated = image_size_wh(path), (record.width, record.height)
+    if (width, height) == stated:
+        return record, None
+    message = f"expected {stated[0]} x {stated[1]} px, but {Path(path).name} is {width} x {height} px"
+    if min(stated) <= 0 or width * stated[1] != height * stated[0]:
+        return None, Problem("size_mismatch", file, name, message + " (not one ratio on both axes)", "dropped")
+    factor = width / stated[0]
+    det = record.detections
+    data = dict(det.data)
+    if data.get("obb8") is not None:
+        data["obb8"] = np.asarray(data["obb8"], dtype=np.float64) * factor
+    scaled = replace(record, width=width, height=height,
+                     detections=Detections(det.xyxy * factor, det.class_id, det.confidence, data=data))
+    return scaled, Problem("size_mismatch", file, name, f"{message}: boxes scaled by {factor:g}", "scaled")
 
 
 def _jpeg_has_end(path: Path, tail_bytes: int = 4096) -> bool:

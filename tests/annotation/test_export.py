@@ -54,3 +54,53 @@ def test_tiled_export_cuts_pages_like_the_converter(labelled, tmp_path):
 def test_nothing_done_is_refused(tmp_path):
     with pytest.raises(ValueError, match="no scan is marked done"):
         export_dataset(tmp_path / "empty", tmp_path / "out", ["stem"])
+
+
+def test_a_failed_export_leaves_the_previous_one_whole(labelled, tmp_path, monkeypatch):
+    import hashlib
+
+    import cv2
+
+    root, ids = labelled
+    out = tmp_path / "real-scans-3.4"
+    export_dataset(root, out, ["noteheadBlackOnLine", "stem"])
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*") if p.is_file()}
+    calls = []
+
+    def full_disk(path, pixels, *args):
+        calls.append(path)
+        return len(calls) < 2 and cv2.imwrite(path, pixels, *args)  # the second image does not fit
+
+    monkeypatch.setattr("omr_core.annotation.export.cv2.imwrite", full_disk)
+    with pytest.raises(OSError, match="could not write"):
+        export_dataset(root, out, ["stem"], overwrite=True)
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # nothing of the previous export was removed
+
+
+def test_nothing_to_export_touches_nothing(tmp_path, labelled):
+    root, _ = labelled
+    out = tmp_path / "kept"
+    export_dataset(root, out, ["stem"])
+    for scan_status in (root / "status").glob("*.json"):
+        scan_status.write_text(scan_status.read_text().replace('"done"', '"todo"'))
+    with pytest.raises(ValueError, match="no scan is marked done"):
+        export_dataset(root, out, ["stem"], overwrite=True)
+    assert (out / "data.yaml").is_file()  # the refusal came before anything was removed
+
+
+def test_bad_status_label_and_scan_list_files_are_reported_and_the_rest_exported(labelled, tmp_path):
+    root, ids = labelled
+    (root / "status" / f"{ids[0]}.json").write_bytes(b'{"status": "done", \xff')  # unreadable: counts as todo
+    labels = root / "labels" / f"{ids[1]}.txt"
+    labels.write_bytes(labels.read_bytes() + b"0 0.5 0.5 0.1\n9999 0.5 0.5 0.1 0.1\n\xff\xfe\n")
+    summary = export_dataset(root, tmp_path / "out", ["noteheadBlackOnLine", "stem"])
+    assert summary["scans"] == 1 and summary["boxes"] == 2
+    text = "\n".join(summary["problems"])
+    assert f"status/{ids[0]}.json" in text and f"labels/{ids[1]}.txt: line 4" in text
+    assert "line 5" in text and "line 6" in text  # an unknown class index, bytes that are not UTF-8
+
+    scans = root / "scans.json"
+    scans.write_bytes(scans.read_bytes()[:-20])  # a damaged scan list: rebuilt from the images
+    summary = export_dataset(root, tmp_path / "again", ["noteheadBlackOnLine", "stem"])
+    assert summary["scans"] == 1 and any("rebuilt from images" in p for p in summary["problems"])

@@ -17,6 +17,11 @@ def test_uncertainty_peaks_at_a_coin_toss():
 
 
 def make_set(root, ids):
+    import cv2
+
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    for i in ids:
+        cv2.imwrite(str(root / "images" / f"{i}.png"), np.full((100, 100), 255, np.uint8))
     write_atomic(root / "scans.json", json.dumps([{"id": i, "source": f"{i}.png", "page": 1, "width": 100,
                                                    "height": 100} for i in ids]).encode())
 

@@ -81,7 +81,7 @@ def test_refuses_to_overwrite_unless_asked(drawn_source, tmp_path):
     convert(drawn_source, tmp_path / "out", overwrite=True)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "precious.txt").write_text("x")
-    with pytest.raises(FileExistsError, match="refusing to delete"):
+    with pytest.raises(FileExistsError, match="refusing to replace"):
         convert(drawn_source, tmp_path / "mine", overwrite=True)
 
 

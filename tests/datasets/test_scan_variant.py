@@ -33,3 +33,29 @@ def test_same_seed_same_pages(drawn_source, tmp_path):
 def test_refuses_to_overwrite_its_source(drawn_source):
     with pytest.raises(ValueError, match="its own folder"):
         make_scan_variant(drawn_source, drawn_source)
+
+
+def test_a_variant_made_again_replaces_the_old_one_only_when_whole(drawn_source, tmp_path, monkeypatch):
+    import hashlib
+
+    from omr_core.datasets import scan_variant
+
+    out = tmp_path / "scan"
+    make_scan_variant(drawn_source, out, preset="light", seed=1)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*") if p.is_file()}
+    calls = []
+    real = scan_variant.cv2.imwrite
+
+    def full_disk(path, pixels, *args):
+        calls.append(path)
+        return len(calls) < 3 and real(path, pixels, *args)
+
+    monkeypatch.setattr(scan_variant.cv2, "imwrite", full_disk)
+    with pytest.raises(OSError, match="could not write"):
+        make_scan_variant(drawn_source, out, preset="phone", seed=2)
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # the old variant, whole: its pages still match its boxes
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("x")
+    with pytest.raises(FileExistsError, match="not a DeepScores-format folder"):
+        make_scan_variant(drawn_source, tmp_path / "mine")

@@ -14,12 +14,32 @@ def suggestion(kind="class_threshold", **action):
 
 
 def test_a_class_threshold_goes_on_the_card(tmp_path):
-    (tmp_path / "card.json").write_text(json.dumps({"name": "m", "classes": ["restHalf", "stem"]}))
-    apply(suggestion(conf=0.12), tmp_path)
-    assert json.loads((tmp_path / "card.json").read_text())["class_conf"] == {"restHalf": 0.12}
+    ws = Workspace.open(tmp_path)
+    folder = ws.models / "m"
+    folder.mkdir()
+    (folder / "card.json").write_text(json.dumps({"name": "m", "classes": ["restHalf", "stem"]}))
+    apply(suggestion(conf=0.12), folder / "best.onnx", ws)
+    assert json.loads((folder / "card.json").read_text())["class_conf"] == {"restHalf": 0.12}
     with pytest.raises(ValueError, match="no class 'clefF'"):
         apply(Suggestion("r", ("clefF",), "m", {"kind": "class_threshold", "class": "clefF", "conf": 0.1}, {}),
-              tmp_path)
+              folder, ws)
+
+
+def test_a_bundled_models_threshold_goes_on_a_workspace_copy_of_its_card(tmp_path):
+    from omr_core.registry import BUNDLED_MODELS, resolve_model
+
+    ws = Workspace.open(tmp_path)
+    bundled = min(BUNDLED_MODELS.glob("*/card.json")).parent
+    before = (bundled / "card.json").read_bytes()
+    klass = json.loads(before)["classes"][0]
+    made = Suggestion("r", (klass,), "m", {"kind": "class_threshold", "class": klass, "conf": 0.4}, {})
+    apply(made, bundled / "best.onnx", ws)
+    assert (bundled / "card.json").read_bytes() == before  # the repository's file is never written
+    copy = json.loads((ws.models / bundled.name / "card.json").read_text())
+    assert copy["class_conf"] == {klass: 0.4} and copy["model_files"] == "bundled"
+    ref = resolve_model(bundled.name, ws)  # the edited card now comes with the bundled files
+    assert ref.path == bundled / "best.onnx" and ref.card["class_conf"] == {klass: 0.4}
+    assert resolve_model(bundled.name, ws, prefer="torch").trusted  # its .pt is still the bundled, hashed one
 
 
 def stage_entry(ws, name):

@@ -95,18 +95,19 @@ def test_wrong_field_types_name_the_field(tmp_path):
     assert problem.kind == "malformed_record" and problem.record == "annotation 1" and "a_bbox" in problem.message
 
 
-def test_truncated_file_keeps_what_came_before(tmp_path):
+def test_truncated_file_drops_the_page_it_cut_and_says_where(tmp_path):
     annotations = {str(i): ann() for i in range(1, 200)}
     path = write(tmp_path, _doc(annotations))
     raw = path.read_bytes()
     path.write_bytes(raw[: int(len(raw) * 0.7)])
     problems = ProblemLog()
-    (record,) = read_deepscores(path, problems=problems)
-    assert 100 < len(record.detections) < 199
+    assert read_deepscores(path, problems=problems) == []  # not a page with part of its boxes (the rest: background)
     kinds = Counter(p.kind for p in problems.problems)
     assert kinds["malformed_json"] == 1 and kinds["missing_annotations"] == 1
     stopped = next(p for p in problems.problems if p.kind == "malformed_json")
     assert "truncated" in stopped.message and "line" in stopped.message and stopped.action == "stopped"
+    cut = next(p for p in problems.problems if p.kind == "missing_annotations")
+    assert cut.record == "image 1" and cut.action == "dropped" and "199 ann_ids" in cut.message
 
 
 def test_unknown_and_bad_categories(tmp_path):

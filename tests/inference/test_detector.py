@@ -51,13 +51,18 @@ def test_registry_names_resolve_and_unknown_names_list_the_known(workspace, mode
         resolve_model("no-such-model")
 
 
-def test_a_pt_from_outside_the_registry_needs_consent(workspace, model_dir, tmp_path):
+def test_a_pt_nobody_vouched_for_needs_consent(workspace, model_dir, tmp_path):
+    import torch
+
     stray = tmp_path / "downloaded.pt"
-    shutil.copyfile(model_dir / "best.pt", stray)
+    torch.save(torch.load(model_dir / "best.pt", weights_only=False), stray)  # the same model, other bytes
     with pytest.raises(UntrustedModelError, match="pickle"):
         SymbolDetector.load(stray, workspace)
-    registered = SymbolDetector.load(model_dir / "best.pt", workspace)  # a path inside the registry is trusted
+    registered = SymbolDetector.load(model_dir / "best.pt", workspace)  # the bundled file's bytes: trusted
     assert SymbolDetector.load(stray, trust_pickle=True).names == registered.names
+    same = tmp_path / "copy.pt"
+    shutil.copyfile(model_dir / "best.pt", same)
+    assert SymbolDetector.load(same).names == registered.names  # trust goes with the bytes, not the folder
 
 
 def test_a_page_is_tiled_at_the_trained_tile_size_and_run_in_batches(detector, model_dir, page_path, monkeypatch):

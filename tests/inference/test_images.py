@@ -93,3 +93,53 @@ def test_bad_arrays_are_refused(array, message):
 def test_grey_and_rgba_arrays_become_rgb():
     assert check_array(np.zeros((20, 30), np.uint8)).shape == (20, 30, 3)
     assert check_array(np.zeros((20, 30, 4), np.uint8)).shape == (20, 30, 3)
+
+
+# -- images as a person sees them -------------------------------------------------------------------------------
+
+def _page(height=120, width=80):
+    """A white page with a black bar (ink) in its top-left quarter: (h, w) uint8 grey."""
+    page = np.full((height, width), 255, np.uint8)
+    page[10:40, 5:20] = 0
+    return page
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    from omr_core.inference.images import image_size_wh
+
+    page = _page()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "turn 90 degrees clockwise to view": how a phone stores a portrait photo taken sideways
+    stored = np.ascontiguousarray(np.rot90(page, k=1))  # the pixels as the camera wrote them
+    Image.fromarray(stored).convert("RGB").save(tmp_path / "photo.jpg", exif=exif, quality=100)
+    seen = read_image(tmp_path / "photo.jpg")
+    assert seen.shape == (120, 80, 3) and image_size_wh(tmp_path / "photo.jpg") == (80, 120)
+    assert np.abs(seen[:, :, 0].astype(int) - page).mean() < 3  # upright again
+
+
+def test_a_transparent_background_is_white_paper(tmp_path):
+    ink = 255 - _page()  # black ink where opaque, fully transparent paper (whose colour is black)
+    rgba = np.dstack([np.zeros((120, 80, 3), np.uint8), ink])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "transparent.png")
+    assert np.array_equal(read_image(tmp_path / "transparent.png")[:, :, 0], _page())
+    Image.fromarray(rgba[:, :, [0, 3]], "LA").save(tmp_path / "grey-alpha.png")
+    assert np.array_equal(read_image(tmp_path / "grey-alpha.png")[:, :, 0], _page())
+
+
+def test_palette_and_16_bit_images(tmp_path):
+    palette = Image.fromarray((_page() == 0).astype(np.uint8), "P")
+    palette.putpalette([255, 255, 255, 0, 0, 0] + [0] * 762)
+    palette.save(tmp_path / "palette.png")
+    assert np.array_equal(read_image(tmp_path / "palette.png")[:, :, 0], _page())
+    see_through = Image.fromarray(np.where(_page() == 0, 1, 0).astype(np.uint8), "P")
+    see_through.putpalette([0, 0, 0, 0, 0, 0] + [0] * 762)  # index 0: black, but transparent
+    see_through.save(tmp_path / "palette-transparent.png", transparency=0)
+    assert np.array_equal(read_image(tmp_path / "palette-transparent.png")[:, :, 0], _page())
+    import cv2
+
+    deep = (_page().astype(np.uint16) * 257)  # 16-bit: 0 and 65535
+    cv2.imwrite(str(tmp_path / "deep.png"), deep)
+    assert np.array_equal(read_image(tmp_path / "deep.png")[:, :, 0], _page())
+    blank = np.full((120, 80), 60000, np.uint16)  # a blank 16-bit page is light, never stretched to black
+    cv2.imwrite(str(tmp_path / "blank16.png"), blank)
+    assert read_image(tmp_path / "blank16.png").min() == round(60000 * 255 / 65535)

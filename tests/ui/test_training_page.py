@@ -224,3 +224,17 @@ def test_a_failed_measurement_is_not_retried_on_its_own(app, ws):
         assert len(list_jobs(ws.jobs, "measure")) == 2
     finally:
         stop_all(ws)
+
+
+def test_a_killed_run_shows_as_killed_with_a_resume_button(ws, monkeypatch):
+    run = ws.runs / RUN_NAME
+    lines = (run / "progress.jsonl").read_text().splitlines()
+    cut = next(i for i, line in enumerate(lines) if '"epoch": 2' in line and '"type": "epoch"' in line)
+    (run / "progress.jsonl").write_text("\n".join(lines[:cut + 1]) + "\n")  # SIGKILL after epoch 2: no last word
+    (run / "ultralytics" / "weights").mkdir(parents=True, exist_ok=True)
+    (run / "ultralytics" / "weights" / "last.pt").write_bytes(b"a checkpoint")
+    at = page(ws, monkeypatch)
+    runs = open_tab(at, "training-tab", "Runs")
+    assert {m.label: m.value for m in runs.metric}["State"] == "killed"
+    assert any("ended without a word" in w.value for w in runs.warning)
+    assert runs.button(key="training-resume").label == "Resume"

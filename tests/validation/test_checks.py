@@ -186,10 +186,39 @@ def test_not_an_image_is_corrupt(tmp_path):
     assert check_image_file(path, None, "f", "r").kind == "corrupt_image"
 
 
-def test_size_mismatch_is_kept(png):
+def test_size_mismatch_is_dropped(png):
     problem = check_image_file(png, (2707, 3828), "f", "image 1")
-    assert (problem.kind, problem.action) == ("size_mismatch", "kept")
+    assert (problem.kind, problem.action) == ("size_mismatch", "dropped")  # its boxes would lie off the image
     assert "2707 x 3828" in problem.message and "20 x 30" in problem.message
+
+
+@pytest.mark.parametrize("stated_wh, action, factor", [
+    ((20, 30), None, 1.0),  # as stated
+    ((40, 60), "scaled", 0.5),  # the record is of a page twice the image's size: boxes halved
+    ((10, 15), "scaled", 2.0),
+    ((40, 61), "dropped", None),  # no single ratio
+    ((30, 20), "dropped", None),  # turned
+])
+def test_a_record_is_fitted_to_its_image_or_dropped(png, stated_wh, action, factor):
+    from omr_core.validation.checks import check_page_image
+
+    boxes = Detections(np.array([[2.0, 4.0, 8.0, 10.0]]), np.array([0]), data={"obb8": np.array([[2.0, 4, 8, 4, 8, 10, 2, 10]])})
+    record = ImageRecord("1", "page.png", *stated_wh, boxes, {0: "stem"})
+    fitted, problem = check_page_image(record, png, "src.json")
+    assert (problem.action if problem else None) == action
+    if factor is None:
+        assert fitted is None and "20 x 30" in problem.message and problem.record == "image 1"
+    else:
+        assert (fitted.width, fitted.height) == (20, 30)
+        assert np.allclose(fitted.detections.xyxy, boxes.xyxy * factor)
+        assert np.allclose(fitted.detections.data["obb8"], boxes.data["obb8"] * factor)
+
+
+def test_an_exif_turned_image_is_checked_at_its_seen_size(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    Image.new("RGB", (30, 20), "white").save(tmp_path / "turned.jpg", exif=exif)
+    assert check_image_file(tmp_path / "turned.jpg", (20, 30), "f", "r") is None
 
 
 # -- converted YOLO sets -------------------------------------------------------------------------------------
