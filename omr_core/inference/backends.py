@@ -44,12 +44,24 @@ def model_input(crops: list[np.ndarray], size: int, scales: list[float]) -> np.n
     return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
-def decode(raw: np.ndarray, end2end: bool, conf: float, iou: float, max_det: int = 3000) -> list[Detections]:
-    """Boxes in input pixels, per image of the batch, after the confidence threshold and class-aware NMS."""
+# Detections kept per image, everywhere: Ultralytics keeps 300 by default, and a DeepScoresV2 page holds ~700
+# boxes (a dense tile several hundred). Training-time validation, evaluation and export all use this one.
+MAX_DET = 3000
+
+
+def decode(raw: np.ndarray, end2end: bool, conf: float, iou: float, max_det: int = MAX_DET,
+           cut: list | None = None) -> list[Detections]:
+    """Boxes in input pixels, per image of the batch, after the confidence threshold and class-aware NMS.
+
+    `cut`, when given, gets one entry per image that held more symbols than the detector keeps: more than
+    `max_det` after NMS, or, for an end-to-end head (a fixed number of outputs, its export's max_det), every
+    output slot above `conf` (the head was full and may have left symbols out)."""
     out = []
     for item in raw:
         if end2end:
             keep = item[:, 4] >= conf
+            if cut is not None and keep.all():
+                cut.append(len(item))
             xyxy, score, cls = item[keep, :4], item[keep, 4], item[keep, 5].astype(np.int64)
         else:
             scores = item[4:]  # (nc, anchors)
@@ -59,7 +71,10 @@ def decode(raw: np.ndarray, end2end: bool, conf: float, iou: float, max_det: int
             cls, score = cls[keep], score[keep]
             cx, cy, w, h = item[:4, keep]
             xyxy = np.column_stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-        kept = nms(xyxy.astype(np.float64), score.astype(np.float64), cls, iou)[:max_det]
+        kept = nms(xyxy.astype(np.float64), score.astype(np.float64), cls, iou)
+        if cut is not None and len(kept) > max_det:
+            cut.append(len(kept))
+        kept = kept[:max_det]
         out.append(Detections(xyxy[kept], cls[kept], score[kept]))
     return out
 

@@ -49,6 +49,8 @@ from omr_core.registry import (  # noqa: F401  (re-exported: callers import them
 from omr_core.structures.boxes import to_page
 from omr_core.structures.detections import Detections
 
+# DeepScores names of the thin classes the ink finds (either spelling of the ledger line)
+THIN_CLASSES = {"stem": "stem", "legerLine": "ledger", "ledgerLine": "ledger", "staff": "staff"}
 BLANK_ABOVE = 160  # a tile with no pixel darker than this (in any channel) is blank paper: not run
 
 
@@ -77,10 +79,12 @@ class DetectionRun:
     rescale: Rescale  # what the model saw: size, staff space measured or given, and why
     tiles_run: int  # tiles the model saw: blank ones (no pixel darker than BLANK_ABOVE) are skipped
     staff_space: StaffSpaceEstimate | None = None  # the estimate, where the staff space was measured
+    tiles_full: int = 0  # tiles that held more symbols than the model's head or MAX_DET keeps (boxes were lost)
 
     def summary(self) -> dict:
         """What a JSON output or a page shows of the run besides the boxes."""
         return {"rescale": self.rescale.to_dict(), "tiles": len(self.tiles_xyxy), "tiles_run": self.tiles_run,
+                "tiles_full": self.tiles_full,
                 "timings_ms": self.timings_ms,
                 **({"staff_space": self.staff_space.to_dict()} if self.staff_space is not None else {})}
 
@@ -105,9 +109,15 @@ def model_staff_space(card: dict, workspace=None) -> float | None:
 class SymbolDetector:
     def __init__(self, backend, tile_px: int | None = None, overlap_px: int | None = None, conf: float = 0.25,
                  iou: float = 0.5, batch: int = 8, rules: MergeRules | None = None, card: dict | None = None,
-                 skip_blank: bool = True, staff_space_px: float | None = None, rescale: bool = True):
+                 skip_blank: bool = True, staff_space_px: float | None = None, rescale: bool = True,
+                 thin: str = "ink"):
         """`staff_space_px`: the staff space the model was trained at (default: the card's); `rescale`: resize
-        inputs to it (off: every image is read at its own scale)."""
+        inputs to it (off: every image is read at its own scale); `thin`: "ink" finds the model's thin classes
+        (stem, ledger line, staff) from the ink around its noteheads (`omr_core.ink.thin`), "model" keeps what
+        the model itself predicts for them."""
+        if thin not in ("ink", "model"):
+            raise ValueError(f"thin must be 'ink' or 'model', but got {thin!r}")
+        self.thin = thin
         self.backend = backend
         self.names: dict[int, str] = backend.info.names
         self.imgsz = backend.info.imgsz
@@ -122,6 +132,7 @@ class SymbolDetector:
         self.class_conf: dict[str, float] = dict(self.card.get("class_conf", {}))
         self.staff_space_px = float(staff_space_px) if staff_space_px else model_staff_space(self.card)
         self.rescale = rescale
+        self._cut: list[int] = []  # per run: tiles whose head was full (see backends.decode)
 
     @classmethod
     def load(cls, model: str | Path, workspace=None, backend: str = "auto", trust_pickle: bool = False,
@@ -176,16 +187,54 @@ class SymbolDetector:
         else:
             work = resize(image, plan)
         scaled = time.perf_counter()
+        self._cut = []
         found, tiles, tiles_run, model_s = self._detect(work)
         inferred = time.perf_counter()
+        if self.thin == "ink" and self._thin_ids():
+            found_on = estimate.scaled(*plan.scale_xy) if estimate is not None else estimate_staff_space(work)
+            found = self._ink_thin(work, found, found_on)
+        inked = time.perf_counter()
         found.xyxy = np.clip(to_source(found.xyxy, plan), 0, [width, height, width, height])
         found.data["class_name"] = np.array([self.names.get(int(c), str(c)) for c in found.class_id], dtype=object)
         done = time.perf_counter()
         timings = {"load": (loaded - started) * 1e3, "scale": (scaled - loaded) * 1e3, "model": model_s * 1e3,
-                   "tiles": (inferred - scaled - model_s) * 1e3, "merge": (done - inferred) * 1e3,
-                   "total": (done - started) * 1e3}
+                   "tiles": (inferred - scaled - model_s) * 1e3, "thin": (inked - inferred) * 1e3,
+                   "merge": (done - inked) * 1e3, "total": (done - started) * 1e3}
         return DetectionRun(found, (width, height), to_source(tiles, plan), {k: round(v, 2) for k, v in timings.items()},
-                            plan, tiles_run, estimate)
+                            plan, tiles_run, estimate, len(self._cut))
+
+    def _thin_ids(self) -> dict[str, int]:
+        """The model's thin classes the ink finds: kind (stem, ledger, staff) -> class id."""
+        ids = {}
+        for class_id, name in self.names.items():
+            kind = THIN_CLASSES.get(name)
+            if kind:
+                ids[kind] = int(class_id)
+        return ids
+
+    def _ink_thin(self, image: np.ndarray, found: Detections, estimate: StaffSpaceEstimate) -> Detections:
+        """The model's stems, ledger lines and staves replaced by the ones the ink holds (see `ink.thin`)."""
+        from omr_core.ink.thin import thin_symbols
+        from omr_core.staff.lines import find_staves, page_darkness
+
+        ids = self._thin_ids()
+        names = np.array([self.names.get(int(c), "") for c in found.class_id], dtype=object)
+        heads = np.char.startswith(names.astype(str), "notehead")
+        darkness = page_darkness(image)
+        staves = find_staves(darkness, estimate) if estimate.found else []
+        thin = thin_symbols(darkness, found.xyxy[heads], staves, estimate.staff_space_px)
+        head_conf = found.confidence[heads]
+        parts = [found[~np.isin(found.class_id, list(ids.values()))]]
+        if "stem" in ids and len(thin.stems_xyxy):
+            parts.append(Detections(thin.stems_xyxy, np.full(len(thin.stems_xyxy), ids["stem"]),
+                                    head_conf[thin.stem_heads] * thin.stem_score))
+        if "ledger" in ids and len(thin.ledgers_xyxy):
+            parts.append(Detections(thin.ledgers_xyxy, np.full(len(thin.ledgers_xyxy), ids["ledger"]),
+                                    head_conf[thin.ledger_heads]))
+        if "staff" in ids and len(thin.staves_xyxy):
+            parts.append(Detections(thin.staves_xyxy, np.full(len(thin.staves_xyxy), ids["staff"]),
+                                    np.full(len(thin.staves_xyxy), 0.5 + 0.5 * estimate.confidence)))
+        return Detections.merge(parts)
 
     def _detect(self, image: np.ndarray) -> tuple[Detections, np.ndarray, int, float]:
         """Tiled detection on an image already at the model's scale: the merged boxes (its pixels), the tiles
@@ -212,7 +261,8 @@ class SymbolDetector:
             t0 = time.perf_counter()
             raw = self.backend(batch)
             model_s += time.perf_counter() - t0
-            for k, scale, found in zip(chunk, scales, decode(raw, self.backend.info.end2end, floor, self.iou)):
+            for k, scale, found in zip(chunk, scales, decode(raw, self.backend.info.end2end, floor, self.iou,
+                                                              cut=self._cut)):
                 parts[k] = Detections(to_page(found.xyxy, tiles[k, :2], scale), found.class_id, found.confidence)
         merged = merge_tiles(parts, tiles, region_wh, self.rules) if len(tiles) else Detections.empty(True)
         merged.xyxy = merged.xyxy + origin

@@ -104,7 +104,10 @@ def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: floa
         shutil.copyfile(weights, staged)
         started = time.perf_counter()
         imgsz = int(card.get("imgsz") or 640)
-        exported = Path(YOLO(str(staged)).export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True))
+        from omr_core.inference.backends import MAX_DET
+
+        # an end-to-end head exports a fixed number of outputs (max_det): as many as the detector keeps
+        exported = Path(YOLO(str(staged)).export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True, max_det=MAX_DET))
         seconds = time.perf_counter() - started
         entry = _parity_entry(weights, exported, card, images, conf, min_iou, max_conf_diff, imgsz, seconds)
         onnx_path = model_dir / "best.onnx"
@@ -243,7 +246,9 @@ def _quantize_and_measure(source: Path, scratch: Path, tiles_reader, data_yaml: 
     from ultralytics import YOLO
 
     def map50_95(path: Path) -> float:
-        metrics = YOLO(str(path), task="detect").val(data=str(data_yaml), split=split, imgsz=imgsz, batch=1,
+        from omr_core.inference.backends import MAX_DET
+
+        metrics = YOLO(str(path), task="detect").val(data=str(data_yaml), split=split, imgsz=imgsz, batch=1, max_det=MAX_DET,
                                                     workers=0, plots=False, verbose=False)
         return float(metrics.box.map)
 

@@ -73,15 +73,21 @@ class Staff:
 
 
 def page_darkness(image: np.ndarray) -> np.ndarray:
-    """(h, w) float32 in 0..1: how much darker than its paper each pixel is (see `space.paper_blocks`)."""
+    """(h, w) float32 in 0..1: how much darker than its paper each pixel is (see `space.paper_blocks`); 0 where
+    the paper is itself dark (no paper there)."""
     paper, block = paper_blocks(image)
-    g = grey(image).astype(np.float32)
+    g = grey(image)
     height, width = g.shape
-    full = np.repeat(np.repeat(paper.astype(np.float32), block, axis=0), block, axis=1)[:height, :width]
-    out = 1 - g / np.maximum(full, 1)
-    np.clip(out, 0, 1, out=out)
-    out[full < 60] = 0
-    return out
+    bh, bw = paper.shape
+    padded = np.zeros((bh * block, bw * block), dtype=np.float32)
+    padded[:height, :width] = g
+    scale = np.where(paper >= 60, 1.0 / np.maximum(paper, 1), 0.0).astype(np.float32)  # no paper: no ink
+    blocks = padded.reshape(bh, block, bw, block)
+    blocks *= scale[:, None, :, None]
+    np.subtract(1.0, blocks, out=blocks)
+    blocks *= (paper >= 60)[:, None, :, None]
+    np.clip(padded, 0, 1, out=padded)
+    return padded[:height, :width]
 
 
 def find_staves(darkness: np.ndarray, estimate: StaffSpaceEstimate) -> list[Staff]:
@@ -204,14 +210,24 @@ def _extend(darkness: np.ndarray, knots_x, knots_top, knots_space, first: float,
             slope = float(np.polyfit(knots_x[near], knots_top[near], 1)[0])
         top[side] += slope * (columns[side] - knots_x[edge])
     step = np.interp(columns, knots_x, knots_space)
+    # only the stretches past the samples are read: inside them the knots say where the lines are
+    read = np.flatnonzero((columns <= first) | (columns >= last))
     offsets = np.arange(-2, 3)
-    centres = top[None] + np.arange(5)[:, None] * step[None]  # (5, w)
-    rows = np.clip(np.round(centres).astype(int)[:, None, :] + offsets[None, :, None], 0, height - 1)  # (5, 5, w)
-    ink = darkness[rows, columns.astype(int)[None, None, :]]
-    dark = ink.max(axis=1) > dark_at  # (5, w)
-    gaps = np.clip(np.round(centres[:4] + step / 2).astype(int), 0, height - 1)
-    light = darkness[gaps, columns.astype(int)[None, :]] < dark_at
-    lined = (dark.sum(axis=0) >= 3) & (light.sum(axis=0) >= 3)
+    centres = top[read][None] + np.arange(5)[:, None] * step[read][None]  # (5, r)
+    rows = np.clip(np.round(centres).astype(int)[:, None, :] + offsets[None, :, None], 0, height - 1)  # (5, 5, r)
+    ink = darkness[rows, read[None, None, :]]
+    dark = ink.max(axis=1) > dark_at  # (5, r)
+    gaps = np.clip(np.round(centres[:4] + step[read] / 2).astype(int), 0, height - 1)
+    light = darkness[gaps, read[None, :]] < dark_at
+    lined = np.zeros(width, dtype=bool)
+    lined[read] = (dark.sum(axis=0) >= 3) & (light.sum(axis=0) >= 3)
+    # where the lines are thin (light two pixels out), their ink says where they are
+    thin_lines = dark & (ink[:, 0] < dark_at) & (ink[:, -1] < dark_at)
+    shift = np.full((5, width), np.nan)
+    shift[:, read] = np.where(thin_lines, (ink * offsets[None, :, None]).sum(axis=1)
+                              / np.maximum(ink.sum(axis=1), 1e-6), np.nan)
+    enough = np.zeros(width, dtype=bool)
+    enough[read] = thin_lines.sum(axis=0) >= 3
     limit = int(MISS_SPACES * space)
 
     def reach(start: int, direction: int) -> int:
@@ -226,11 +242,6 @@ def _extend(darkness: np.ndarray, knots_x, knots_top, knots_space, first: float,
 
     left = reach(int(np.clip(np.floor(first), 0, width - 1)), -1)
     right = reach(int(np.clip(np.ceil(last), 0, width - 1)), 1)
-    # where the lines are thin (light two pixels out), their ink says where they are
-    thin = dark & (ink[:, 0] < dark_at) & (ink[:, -1] < dark_at)
-    weight = ink.sum(axis=1)
-    shift = np.where(thin, (ink * offsets[None, :, None]).sum(axis=1) / np.maximum(weight, 1e-6), np.nan)
-    enough = thin.sum(axis=0) >= 3
     extra = []
     bin_px = BIN_SPACES * space
     for lo, hi in ((left, first), (last, right)):

@@ -86,6 +86,17 @@ class StaffSpaceEstimate:
     def found(self) -> bool:
         return self.staff_space_px is not None
 
+    def scaled(self, sx: float, sy: float) -> "StaffSpaceEstimate":
+        """The same reading of the image resized by sx, sy (new / old): what `estimate_staff_space` of the
+        resized image would say, without reading it again."""
+        if not self.found:
+            return self
+        table = self.sample_table * np.array([sx, sy, sy, sy])
+        regions = tuple(StaffRegion((int(r.xyxy[0] * sx), int(r.xyxy[1] * sy), int(r.xyxy[2] * sx), int(r.xyxy[3] * sy)),
+                                    r.staff_space_px * sy, r.samples) for r in self.regions)
+        return replace(self, staff_space_px=self.staff_space_px * sy, line_thickness_px=self.line_thickness_px * sy,
+                       regions=regions, sample_table=table)
+
     def describe(self) -> str:
         """One sentence for a log line or the page."""
         if not self.found:

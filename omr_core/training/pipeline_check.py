@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from omr_core.inference.backends import MAX_DET
+
 
 PREDICT_CONF = 0.001  # one epoch on 10 images leaves scores low; any box at all proves the path works
 
@@ -97,13 +99,14 @@ def pipeline_check(dataset: Path | str, model: str = "yolov8n.yaml", imgsz: int 
         listing.write_text("".join(f"{p}\n" for p in state["images"]))
         data = tmp / "data.yaml"
         data.write_text(yaml.safe_dump({"train": str(listing), "val": str(listing), "names": state["names"]}))
-        state["model"].train(data=str(data), epochs=1, imgsz=imgsz, batch=4, workers=0, device=device,
+        state["model"].train(data=str(data), epochs=1, imgsz=imgsz, batch=4, workers=0, device=device, max_det=MAX_DET,
                              project=str(tmp), name="run", plots=False, amp=False, verbose=False)
         return f"1 epoch on {len(state['images'])} images at {imgsz} px"
 
     def predict_one():
         image = state["images"][0]
-        found = state["model"].predict(str(image), imgsz=imgsz, device=device, conf=PREDICT_CONF, verbose=False)
+        found = state["model"].predict(str(image), imgsz=imgsz, device=device, conf=PREDICT_CONF, verbose=False,
+                                       max_det=MAX_DET)
         return require_predictions(len(found[0].boxes), image.name)
 
     steps = [

@@ -288,7 +288,9 @@ def bundle_model(ws, name: str, target_root: Path = BUNDLED, bundle_name: str | 
     import_ultralytics()
     from ultralytics import YOLO
 
-    metrics = YOLO(str(source / "best.pt")).val(data=str(data), split=split, imgsz=card.get("imgsz", 640),
+    from omr_core.inference.backends import MAX_DET
+
+    metrics = YOLO(str(source / "best.pt")).val(data=str(data), split=split, imgsz=card.get("imgsz", 640), max_det=MAX_DET,
                                                 batch=4, workers=0, plots=False, verbose=False)
     box = metrics.box
     names = metrics.names

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from omr_core.inference.backends import MAX_DET
 from omr_core.jobs import ProgressFile
 from omr_core.fileio import Busy, clean_partials, is_locked, locked, write_atomic
 from omr_core.training.alerts import AlertRules, check_alerts
@@ -289,7 +290,7 @@ def _train(run_dir: Path, resume: bool) -> Path:
                     model.train(resume=True, trainer=AtomicDetectionTrainer)
                 else:
                     model.train(data=spec["data"], project=str(run_dir), name="ultralytics", exist_ok=True,
-                                trainer=AtomicDetectionTrainer, **settings)
+                                trainer=AtomicDetectionTrainer, max_det=MAX_DET, **settings)
                 break
             except Exception as exc:
                 step = None if checkpoint or not is_out_of_memory(exc) else next_fallback(
@@ -335,7 +336,8 @@ def _final_validation(run_dir: Path, spec: dict, stream: ProgressStream) -> Path
         settings = spec.get("settings", {})
         metrics = YOLO(str(best)).val(data=spec["data"], imgsz=settings.get("imgsz", 640), batch=settings.get("batch", 16),
                                      device=settings.get("device"), workers=settings.get("workers", 0), plots=False,
-                                     verbose=False, project=str(run_dir), name="final-validation", exist_ok=True)
+                                     verbose=False, project=str(run_dir), name="final-validation", exist_ok=True,
+                                     max_det=MAX_DET)
         stream.write("final", metrics={str(k): float(v) for k, v in metrics.results_dict.items()},
                      per_class=_per_class_of(metrics.box, metrics.names))
     except BaseException as exc:

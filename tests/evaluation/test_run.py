@@ -22,14 +22,19 @@ def dataset(tmp_path_factory, drawn_source):
 class Fixed:
     """A detector that answers with given boxes per image (a trained model's part, without the model)."""
 
+    staff_space_px = None  # a model that records no staff space: every image is read at its own scale
+
     def __init__(self, names, answer):
         self.names, self.answer, self.conf, self.card, self.model_path = names, answer, 0.25, {}, Path("m.onnx")
 
-    def detect(self, image):
+    def run(self, image, staff_space_px=None):
+        from omr_core.inference.detector import DetectionRun
         from omr_core.inference.images import read_image
+        from omr_core.staff.rescale import native
 
-        read_image(image)  # as the real detector: an unreadable image raises ImageInputError
-        return self.answer(Path(image))
+        pixels = read_image(image)  # as the real detector: an unreadable image raises ImageInputError
+        wh = (pixels.shape[1], pixels.shape[0])
+        return DetectionRun(self.answer(Path(image)), wh, np.zeros((0, 4)), {}, native(wh, "test"), 0)
 
 
 def test_a_model_that_predicts_nothing_scores_zeros(dataset, tmp_path):
