@@ -103,7 +103,8 @@ def test_note_completeness_says_why(app, evaluated_workspace):
     """The page says how many stemmed noteheads lacked their stem, and whether the model has a stem class."""
     import json
 
-    summary = json.loads(next(evaluated_workspace.evaluations.glob("*/summary.json")).read_text())
+    shown = app.selectbox(key="eval-name").value
+    summary = json.loads((evaluated_workspace.evaluations / shown / "summary.json").read_text())
     notes = summary["note_completeness"]
     caption = next(c.value for c in app.caption if c.value.startswith("Note completeness:"))
     if notes["with_stem"] - notes["complete"]:
