@@ -143,8 +143,10 @@ def _stem_at(darkness: np.ndarray, column: int, head: np.ndarray, s: float, up: 
     height, width = darkness.shape
     x0, y0, x1, y1 = head
     cy = (y0 + y1) / 2
-    line = darkness[:, max(0, column - 1):min(width, column + 2)].max(axis=1)
-    tip = _run_end(line, int(y0 - 0.3 * s) if up else int(y1 + 0.3 * s), -1 if up else 1)
+    # the stem's column, from the head to at most 12 spaces past it (the longest beamed stems are ~8)
+    lo, hi = (max(0, int(y0 - 12 * s)), int(np.ceil(y1)) + 1) if up else (int(y0), min(height, int(y1 + 12 * s)))
+    line = darkness[lo:hi, max(0, column - 1):min(width, column + 2)].max(axis=1)
+    tip = lo + _run_end(line, (int(y0 - 0.3 * s) if up else int(y1 + 0.3 * s)) - lo, -1 if up else 1)
     attach = cy - STEM_ATTACH * s if up else cy + STEM_ATTACH * s
     if abs(tip - attach) < STEM_MIN * s + 0.5 * (y1 - y0):
         return None
