@@ -4,11 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 PORT ?= 8501
-# Nothing reaches for the network at run time: Ultralytics offline, no auto-pip, W&B offline by default.
-export YOLO_OFFLINE := 1
-export YOLO_AUTOINSTALL := false
-export YOLO_CONFIG_DIR := $(CURDIR)/.ultralytics
-export WANDB_MODE ?= offline
+# Nothing reaches for the network at run time (Ultralytics offline, no auto-pip, W&B offline by default):
+# app.py and tests/conftest.py apply omr_core/offline.py's defaults, the one place they are written.
 
 .PHONY: run test install browser
 

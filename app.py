@@ -3,11 +3,9 @@
     streamlit run app.py
 """
 
-import os
+from omr_core.offline import apply_defaults
 
-os.environ.setdefault("YOLO_OFFLINE", "1")
-os.environ.setdefault("YOLO_AUTOINSTALL", "false")
-os.environ.setdefault("WANDB_MODE", "offline")
+apply_defaults()  # Ultralytics and W&B told to stay offline before any page imports them
 
 import streamlit as st  # noqa: E402
 

@@ -224,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _init(args) -> int:
-    from omr_core.workspace import Workspace, make_default
+    from omr_core.workflows.default_workspace import make_default
+    from omr_core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
     progress = _Progress("default workspace")

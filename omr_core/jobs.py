@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omr_core.fileio import write_atomic
+from omr_core.locations import CHECKOUT
 
 PROGRESS_ENV = "OMR_JOB_PROGRESS"  # the worker writes its progress to this file when set
 RETURNCODE_ENV = "OMR_JOB_RETURNCODE"  # ... and its exit code to this one
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_json_atomic(path: Path, value: dict) -> None:
@@ -218,7 +218,7 @@ def start_job(jobs_dir: Path, kind: str, cli_args: list[str], title: str = "", e
     env = {**os.environ, **(extra_env or {}), PROGRESS_ENV: str(folder / "progress.json"),
            RETURNCODE_ENV: str(folder / "returncode")}
     wrapper = subprocess.Popen([sys.executable, "-m", "omr_core.jobs", str(folder)], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=CHECKOUT,
                                start_new_session=True)  # its own process group: Stop reaches the whole job
     started = start_time(wrapper.pid) or time.time()
     write_json_atomic(folder / "job.json", {**info, "pid": wrapper.pid, "wrapper": {"pid": wrapper.pid, "started": started}})
@@ -236,7 +236,7 @@ def run_wrapper(folder: Path) -> int:
             code = 2
         else:
             worker = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      cwd=ROOT)
+                                      cwd=CHECKOUT)  # None when installed: `-m omr_core` is found anywhere
             write_json_atomic(folder / "worker.json", {"pid": worker.pid,
                                                        "started": start_time(worker.pid) or time.time()})
             code = worker.wait()

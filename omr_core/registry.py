@@ -8,6 +8,7 @@
 Where models live:
     <workspace>/models/<name>/   best.pt (+ best.onnx, best.int8.onnx) and card.json: models this workspace made
     <repository>/models/<name>/  bundled models; their card records the sha256 of each file (`files`)
+                                 ($SCOREEYE_MODELS when set or installed: see omr_core.locations)
     <workspace>/models/<name>/card.json with "model_files": "bundled"
                                  a workspace copy of a bundled model's card (edited there: class thresholds, a
                                  gate override); the model files stay in the repository's folder
@@ -32,9 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omr_core.fileio import copy_atomic, locked, write_atomic
+from omr_core.locations import bundled_models
+from omr_core.names import check_name
 from omr_core.structures.problems import Problem, ProblemLog
 
-BUNDLED_MODELS = Path(__file__).resolve().parents[1] / "models"
+BUNDLED_MODELS = bundled_models()  # <checkout>/models, or $SCOREEYE_MODELS (omr_core.locations)
 PREFERENCE = {"onnx": ("best.onnx", "best.pt"), "torch": ("best.pt", "best.onnx"), "int8": ("best.int8.onnx",)}
 MODEL_FILES = ("best.pt", "best.onnx", "best.int8.onnx")
 LEDGER = "trust.json"
@@ -74,8 +77,6 @@ def registry_dirs(workspace=None) -> list[Path]:
 
 
 def check_model_name(name: str) -> str:
-    from omr_core.workspace import check_name
-
     try:
         return check_name(str(name))
     except ValueError as exc:

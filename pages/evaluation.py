@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from omr_core.catalog import load_class_sets
-from omr_core.evaluation.actions import APPLICABLE, apply, describe_action
+from omr_core.workflows.apply_suggestion import APPLICABLE, apply, describe_action
 from omr_core.evaluation.cases import (ROLES, case_crop, case_table, cell_mask, compare, describe_case, filter_mask,
                                        image_path, one_row_per_case)
 from omr_core.evaluation.omr_metrics import explain_completeness

@@ -1,13 +1,12 @@
 """Shared fixtures. Tests never touch the network: Ultralytics and W&B are told so before anything imports them."""
 
-import os
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("YOLO_OFFLINE", "1")
-os.environ.setdefault("YOLO_AUTOINSTALL", "false")
-os.environ.setdefault("WANDB_MODE", "offline")
+from omr_core.offline import apply_defaults
+
+apply_defaults()
 
 DATA = Path(__file__).parent / "data"
 
@@ -28,7 +27,8 @@ def drawn_source(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def ready_workspace(tmp_path_factory):
     """A workspace holding the default drawn dataset (6 pages), as a first start makes it."""
-    from omr_core.workspace import Workspace, make_default
+    from omr_core.workflows.default_workspace import make_default
+    from omr_core.workspace import Workspace
 
     ws = Workspace.open(tmp_path_factory.mktemp("ui-ws"))
     make_default(ws, n_pages=6)

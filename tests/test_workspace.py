@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from omr_core.workspace import DEFAULT_DATASET, Workspace, check_name, default_dataset_name, make_default
+from omr_core.workflows.default_workspace import make_default
+from omr_core.workspace import DEFAULT_DATASET, Workspace, check_name, default_dataset_name
 
 
 def test_open_makes_the_layout_and_copies_class_sets(tmp_path):

@@ -8,8 +8,9 @@ from pathlib import Path
 import yaml
 
 from omr_core.catalog.deepscores import all_categories, canonical_name, categories, check_annotation_set
+from omr_core.locations import CLASS_SETS_YAML
 
-DEFAULT_CLASS_SETS_YAML = Path(__file__).with_name("class_sets.yaml")
+DEFAULT_CLASS_SETS_YAML = CLASS_SETS_YAML
 ALL = "all"
 
 

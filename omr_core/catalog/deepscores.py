@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from omr_core.locations import CATEGORIES_CSV
+
 ANNOTATION_SETS = ("deepscores", "muscima++")
 
 # DeepScoresV2 spells the ledger line `legerLine`; other tools (SMuFL, Verovio, some DeepScores forks) write
 # `ledgerLine`. Both names mean the same class; the catalogue keeps the dataset's spelling.
 NAME_SYNONYMS = {"ledgerLine": "legerLine"}
 
-_CSV = Path(__file__).with_name("deepscores_v2_categories.csv")
+_CSV = CATEGORIES_CSV
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ class TorchBackend:
     def __init__(self, path: Path, device: str | None = None):
         import torch
 
-        from omr_core.training.offline import import_ultralytics
+        from omr_core.offline import import_ultralytics
 
         import_ultralytics()
         from ultralytics import YOLO

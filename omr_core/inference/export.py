@@ -91,7 +91,7 @@ def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: floa
     """Export `model_dir/best.pt` to best.onnx and check parity on `images` (arrays or paths); the card's
     `onnx` entry is returned (and written when the folder has a card). Only a passed parity puts the file in
     place. The .pt must be trusted (omr_core.registry) or `trust_pickle` given."""
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     weights, card_path, card = _model_files(model_dir, "best.pt", "no weights to export")
     require_trusted(weights, workspace, consent=trust_pickle)
@@ -230,7 +230,7 @@ def _quantize_and_measure(source: Path, scratch: Path, tiles_reader, data_yaml: 
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     prepared, target = scratch / "best.prep.onnx", scratch / "best.int8.onnx"
     started = time.perf_counter()

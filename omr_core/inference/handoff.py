@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from omr_core.fileio import write_atomic
+from omr_core.locations import SCHEMAS
 from omr_core.structures.boxes import to_local, to_page
 from omr_core.structures.detections import Detections
 
-SCHEMAS = Path(__file__).with_name("schemas")
 MEASURES_SCHEMA = SCHEMAS / "scoreeye_measures.schema.json"
 SYMBOLS_SCHEMA = SCHEMAS / "scoreeye_symbols.schema.json"
 

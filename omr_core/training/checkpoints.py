@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from omr_core.fileio import PART_SUFFIX, write_atomic
-from omr_core.training.offline import import_ultralytics
+from omr_core.offline import import_ultralytics
 
 import_ultralytics()
 import ultralytics.engine.trainer as _trainer_module  # noqa: E402

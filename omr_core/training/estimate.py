@@ -106,7 +106,7 @@ def measure_step(model: str, imgsz: int, batch: int, device: str, dataset: Path 
                  progress=None) -> StepTiming:
     """Time the run's training step on this machine with real images of `dataset` (its train split)."""
     from omr_core.formats.yolo import read_data_yaml, split_folder
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     report = progress or (lambda done, total, message: None)
     report(0, steps + 2, "building the model")

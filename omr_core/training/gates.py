@@ -11,7 +11,9 @@ from pathlib import Path
 
 import yaml
 
-DEFAULT_CRITERIA_YAML = Path(__file__).with_name("success_criteria.yaml")
+from omr_core.locations import SUCCESS_CRITERIA_YAML
+
+DEFAULT_CRITERIA_YAML = SUCCESS_CRITERIA_YAML
 
 
 @dataclass(frozen=True)

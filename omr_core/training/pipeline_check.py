@@ -57,7 +57,7 @@ def pipeline_check(dataset: Path | str, model: str = "yolov8n.yaml", imgsz: int 
     from omr_core.datasets.index import DatasetIndex
     from omr_core.formats.yolo import label_path_for, parse_labels, read_data_yaml
     from omr_core.registry import require_trusted
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     dataset = Path(dataset)
     if str(model).endswith(".pt"):

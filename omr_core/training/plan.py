@@ -17,8 +17,9 @@ from pathlib import Path
 import yaml
 
 from omr_core.catalog.class_sets import ClassSet, ClassSetError, get_class_set
+from omr_core.locations import TRAINING_PLAN_YAML
 
-DEFAULT_PLAN_YAML = Path(__file__).with_name("training_plan.yaml")
+DEFAULT_PLAN_YAML = TRAINING_PLAN_YAML
 DEFAULT_SOURCE = "corpus-default"  # the first start's engraved pages; stage datasets are converted from it
 
 

@@ -20,7 +20,9 @@ from pathlib import Path
 import yaml
 
 from omr_core.fileio import copy_atomic, write_atomic
+from omr_core.names import check_name
 from omr_core.registry import (
+    BUNDLED_MODELS,
     file_hashes,
     register_model,
     require_trusted,
@@ -31,7 +33,6 @@ from omr_core.registry import (
 from omr_core.training.gates import evaluate, gate_passed, load_criteria, stage_metrics
 from omr_core.training.plan import PlanError, Stage, TrainingPlan, check_settings
 from omr_core.training.runner import read_progress
-from omr_core.workspace import check_name
 from omr_core.training.sampling import Balance, balance_images, write_image_list
 
 ULTRALYTICS_SETTINGS = ("epochs", "imgsz", "batch", "nbs", "patience", "amp", "device", "workers")
@@ -267,14 +268,11 @@ def override_gate(ws, name: str, reason: str) -> dict:
     return update_card(ws, name, {"override": True, "override_reason": reason})
 
 
-BUNDLED = Path(__file__).resolve().parents[2] / "models"
-
-
-def bundle_model(ws, name: str, target_root: Path = BUNDLED, bundle_name: str | None = None) -> dict:
+def bundle_model(ws, name: str, target_root: Path = BUNDLED_MODELS, bundle_name: str | None = None) -> dict:
     """Validate a registered model on its dataset's test split (pieces it never saw in training) and copy it,
     with its card, into the repository's models/ folder (as `bundle_name`, default its own name), so a fresh
     checkout has a working detector."""
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     from omr_core.registry import find_model
 

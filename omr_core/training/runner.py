@@ -174,7 +174,7 @@ def train(run_dir: Path | str, resume: bool = False) -> Path:
 
 def _train(run_dir: Path, resume: bool) -> Path:
     from omr_core.registry import require_trusted
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     spec = json.loads((run_dir / "run.json").read_text())
     stream = ProgressStream(run_dir)
@@ -319,7 +319,7 @@ def _final_validation(run_dir: Path, spec: dict, stream: ProgressStream) -> Path
     """What Ultralytics' final_eval does, for a run killed in it: strip the optimizer from last.pt and best.pt
     (atomically) and validate best.pt; its metrics become the run's "final" event, as they would have."""
     from omr_core.training.checkpoints import atomic_strip
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     import_ultralytics()
     import ultralytics.engine.trainer as trainer_module

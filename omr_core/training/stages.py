@@ -30,7 +30,7 @@ def head_transfer(source_model, new_names: list[str], cfg: str = "yolov8n.yaml")
         source_model: the previous stage's DetectionModel (e.g. `YOLO(best.pt).model`), with its class names.
         new_names: the next stage's class names in YOLO id order.
     """
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     import_ultralytics()
     from ultralytics.nn.modules import Detect

@@ -24,7 +24,7 @@ def test_batch_first_then_model_then_give_up():
 
 
 def test_runner_falls_back_on_a_simulated_cuda_oom(tiny_set, tmp_path, monkeypatch):  # noqa: F811
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     import_ultralytics()
     import torch

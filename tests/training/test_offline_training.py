@@ -28,7 +28,7 @@ def test_one_epoch_without_any_network_attempt(tiny_set, tmp_path):
         socket.socket.connect = refuse
         socket.getaddrinfo = refuse
         socket.create_connection = refuse
-        from omr_core.training.offline import import_ultralytics, offline_environment
+        from omr_core.offline import import_ultralytics, offline_environment
         offline_environment({str(tmp_path / 'cfg')!r})
         import_ultralytics()
         from ultralytics import YOLO

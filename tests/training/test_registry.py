@@ -86,7 +86,7 @@ def test_a_dataset_with_other_classes_is_refused(ws, plan):
 
 
 def test_weighted_loss_reaches_the_model(ws, tmp_path):
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     spec = {"name": "weighted", "defaults": {**TINY, "weighted_loss": True, "balance": {}},
             "stages": [{"name": "3.1", "class_set": "3.1", "dataset": "tiny-3.1"}]}

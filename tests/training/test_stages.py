@@ -3,7 +3,7 @@ from omr_core.training.stages import head_transfer
 
 
 def test_stage_3_2_starts_from_3_1s_head_rows():
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     import_ultralytics()
     import torch
@@ -23,7 +23,7 @@ def test_stage_3_2_starts_from_3_1s_head_rows():
 
 
 def test_a_model_without_class_names_transfers_nothing_by_name():
-    from omr_core.training.offline import import_ultralytics
+    from omr_core.offline import import_ultralytics
 
     import_ultralytics()
     import torch

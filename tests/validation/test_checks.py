@@ -292,7 +292,7 @@ def test_not_an_image_is_corrupt_after_ultralytics_patched_pil(tmp_path):
 
     path = tmp_path / "not-an-image.png"
     path.write_bytes(b"this is not an image at all")
-    code = ("import omr_core.training.offline as o; o.import_ultralytics()\n"
+    code = ("import omr_core.offline as o; o.import_ultralytics()\n"
             "from pathlib import Path\nfrom omr_core.validation.checks import check_image_file\n"
             f"p = check_image_file(Path({str(path)!r}), None, 'f', 'r')\nprint(p.kind)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from omr_core.annotation.queue import read_wanted
-from omr_core.evaluation.actions import apply
 from omr_core.evaluation.suggestions import Suggestion
+from omr_core.workflows.apply_suggestion import apply
 from omr_core.workspace import Workspace
 
 

@@ -1,4 +1,5 @@
-"""Suggestions the workbench carries out itself.
+"""Suggestions of an evaluation that the workbench carries out itself: a use case over the registry (model cards),
+the training plan and the labelling queue, so it sits above all three.
 
     class_threshold  the class's F1-optimal confidence goes on the evaluated model's card (`class_conf`); the
                      SymbolDetector keeps that class's boxes from that confidence on
@@ -19,7 +20,11 @@ import math
 from pathlib import Path
 
 from omr_core.annotation.queue import add_wanted
+from omr_core.catalog import load_class_sets
 from omr_core.evaluation.suggestions import Suggestion
+from omr_core.registry import entry_of_file, update_card
+from omr_core.training.plan import load_plan
+from omr_core.training.plan_edit import update_stage
 
 APPLICABLE = ("class_threshold", "oversample", "resolution", "label_more", "train_longer")
 
@@ -68,8 +73,6 @@ def describe_action(action: dict) -> str:
 
 def _class_threshold(action: dict, model: Path | None, ws) -> str:
     """The class's threshold on the model's card (a bundled model's card: a workspace copy)."""
-    from omr_core.registry import entry_of_file, update_card
-
     if model is None:
         raise FileNotFoundError("no model given: a class threshold goes on the evaluated model's card")
     entry = entry_of_file(ws, model)
@@ -81,15 +84,10 @@ def _class_threshold(action: dict, model: Path | None, ws) -> str:
 
 
 def _stage_settings(ws, stage: str):
-    from omr_core.catalog import load_class_sets
-    from omr_core.training.plan import load_plan
-
     return load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml)).stage(stage).settings
 
 
 def _oversample(ws, stage: str, classes: list[str]) -> str:
-    from omr_core.training.plan_edit import update_stage
-
     balance = dict(_stage_settings(ws, stage).balance or {})
     boost = dict(balance.get("boost", {}))
     for name in classes:
@@ -99,8 +97,6 @@ def _oversample(ws, stage: str, classes: list[str]) -> str:
 
 
 def _resolution(ws, stage: str, factor: float) -> str:
-    from omr_core.training.plan_edit import update_stage
-
     imgsz = _stage_settings(ws, stage).imgsz
     new = int(math.ceil(imgsz * factor / 32) * 32)
     update_stage(ws.training_plan_yaml, stage, {"imgsz": new})
@@ -108,8 +104,6 @@ def _resolution(ws, stage: str, factor: float) -> str:
 
 
 def _train_longer(ws, stage: str, factor: float) -> str:
-    from omr_core.training.plan_edit import update_stage
-
     epochs = _stage_settings(ws, stage).epochs
     new = int(math.ceil(epochs * factor))
     update_stage(ws.training_plan_yaml, stage, {"epochs": new})
