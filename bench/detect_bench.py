@@ -38,7 +38,7 @@ os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 from bench.convert_bench import _replace_section  # noqa: E402
 from omr_core.formats.deepscores import DeepScoresReader  # noqa: E402
 from omr_core.inference.detector import SymbolDetector, list_registry_models  # noqa: E402
-from omr_core.inference.images import read_image  # noqa: E402
+from omr_core.formats.images import read_image  # noqa: E402
 from omr_core.structures.boxes import box_iou  # noqa: E402
 from omr_core.structures.detections import Detections  # noqa: E402
 

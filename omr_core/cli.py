@@ -471,7 +471,7 @@ def _drawn(args) -> int:
 
 def _detect(args) -> int:
     from omr_core.inference.detector import SymbolDetector
-    from omr_core.inference.images import is_pdf, pdf_page_count
+    from omr_core.formats.images import is_pdf, pdf_page_count
     from omr_core.workspace import Workspace
 
     detector = SymbolDetector.load(args.model, Workspace.open(args.workspace), backend=args.backend,

@@ -31,8 +31,10 @@ CLASS_SETS_YAML = PACKAGE / "catalog" / "class_sets.yaml"  # the stages' class s
 TRAINING_PLAN_YAML = PACKAGE / "training" / "training_plan.yaml"  # the staged plan, copied likewise
 SUCCESS_CRITERIA_YAML = PACKAGE / "training" / "success_criteria.yaml"  # the plan's quality gates
 SCHEMAS = PACKAGE / "inference" / "schemas"  # the ScoreEye hand-off's JSON schemas
+REPORT_TEMPLATES = PACKAGE / "reports" / "templates"  # the HTML reports' jinja2 templates
 PACKAGE_DATA = (CATEGORIES_CSV, CLASS_SETS_YAML, TRAINING_PLAN_YAML, SUCCESS_CRITERIA_YAML,
-                SCHEMAS / "scoreeye_measures.schema.json", SCHEMAS / "scoreeye_symbols.schema.json")
+                SCHEMAS / "scoreeye_measures.schema.json", SCHEMAS / "scoreeye_symbols.schema.json",
+                REPORT_TEMPLATES / "validation.html.j2", REPORT_TEMPLATES / "sample.html.j2")
 
 
 def _user_dir(xdg_variable: str, fallback: str) -> Path:

@@ -27,7 +27,7 @@ from omr_core.catalog import load_class_sets
 from omr_core.formats.yolo import format_labels, parse_labels
 from omr_core.structures.problems import ProblemLog
 from omr_core.inference.detector import SymbolDetector, UntrustedModelError, list_registry_models, resolve_model
-from omr_core.inference.images import read_image
+from omr_core.formats.images import read_image
 from omr_core.inference.uploads import IMAGE_TYPES, UploadError, save_upload
 from omr_core.structures.detections import Detections
 from omr_core.ui import current_workspace, require_entry

@@ -13,6 +13,7 @@ from omr_core.datasets.scaling import SCALE_PRESETS
 from omr_core.datasets.scan_variant import preview
 from omr_core.rendering.generate import FONTS, GenerateConfig, corpus_collections
 from omr_core.ui import current_workspace, first_start, job_banner, load_json_file, require_entry, start_watched
+from omr_core.validation.distribution import OK_RATIO, RARE_RATIO
 from omr_core.viz import box_size_figure, class_counts_figure, imbalance_figure
 from omr_core.workspace import DEFAULT_DATASET, check_name, default_dataset_name
 
@@ -99,7 +100,8 @@ with tabs[2]:
             classes = present if hide_absent else None
             st.plotly_chart(class_counts_figure(distribution, classes), key="dataset-counts")
             st.plotly_chart(box_size_figure(distribution, present), key="dataset-sizes")
-            st.plotly_chart(imbalance_figure(section["imbalance"]["classes"]), key="dataset-imbalance")
+            st.plotly_chart(imbalance_figure(section["imbalance"]["classes"], ok_ratio=OK_RATIO, rare_ratio=RARE_RATIO),
+                            key="dataset-imbalance")
             weights = report["class_weights"]
             st.markdown(f"**Suggested class weights** (from the {weights['from']} set, {weights['counts_from']}): "
                         f"`{weights['formula']}`, beta = {weights['beta']}")

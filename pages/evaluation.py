@@ -15,7 +15,7 @@ from omr_core.evaluation.run import load_evaluation, training_counts
 from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import FALSE, VERDICTS
 from omr_core.inference.detector import list_registry_models, resolve_model
-from omr_core.inference.images import read_image
+from omr_core.formats.images import read_image
 from omr_core.registry import entry_of_file
 from omr_core.structures.problems import ProblemLog
 from omr_core.structures.detections import Detections

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from omr_core.inference.detector import SymbolDetector, list_registry_models, resolve_model
-from omr_core.inference.images import ImageInputError, is_pdf, pdf_page_count, read_image
+from omr_core.formats.images import ImageInputError, is_pdf, pdf_page_count, read_image
 from omr_core.inference.uploads import IMAGE_TYPES, MODEL_TYPES, UploadError, download_name, save_upload
 from omr_core.jobs import list_jobs
 from omr_core.structures.problems import ProblemLog

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from omr_core.fileio import write_atomic
-from omr_core.inference.images import DEFAULT_DPI, ImageInputError, image_size_wh, is_pdf, pdf_page_count, read_image
+from omr_core.formats.images import DEFAULT_DPI, ImageInputError, image_size_wh, is_pdf, pdf_page_count, read_image
 from omr_core.structures.problems import Problem, ProblemLog
 
 SCANS_JSON = "scans.json"

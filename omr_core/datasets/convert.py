@@ -122,6 +122,7 @@ def image_folder(source: Path) -> Path:
 
 def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) -> ConversionResult:
     """Run a conversion; see the module docstring for the rules."""
+    from omr_core.reports import write_validation_report
     from omr_core.validation import (
         DistributionAccumulator,
         build_report,
@@ -129,7 +130,6 @@ def convert_deepscores(config: ConvertConfig, progress: Progress | None = None) 
         check_page_image,
         check_yolo_dataset,
         staff_space_px,
-        write_validation_report,
     )
 
     started = time.perf_counter()
@@ -237,7 +237,7 @@ def write_sample(dataset: Path, n: int = 100, seed: int = 0, name: str | None = 
     """The visual sample report of a converted set: `n` seeded random images with their boxes. `name`: the
     set's name in the title (default: its folder's)."""
     from omr_core.datasets.index import DatasetIndex
-    from omr_core.validation import SampleItem, pick_sample, write_sample_report
+    from omr_core.reports import SampleItem, pick_sample, write_sample_report
 
     index = DatasetIndex.open(dataset)
     images = index.images()
@@ -337,7 +337,7 @@ def _read_bgr(path: Path):
     when it cannot be decoded."""
     import cv2
 
-    from omr_core.inference.images import ImageInputError, is_plain_image, read_image
+    from omr_core.formats.images import ImageInputError, is_plain_image, read_image
 
     try:
         if is_plain_image(path):  # 8-bit grey or RGB, upright, opaque: OpenCV reads it as it is (grey stays grey)
@@ -427,7 +427,7 @@ def _write_image(target: Path, pixels, source_path: Path) -> None:
     import cv2
 
     if pixels is None:
-        from omr_core.inference.images import is_plain_image
+        from omr_core.formats.images import is_plain_image
 
         if is_plain_image(source_path):  # what any reader sees as it is: linked, not copied
             try:

@@ -44,7 +44,7 @@ def read_split(dataset: Path, split: str, skipped: list | None = None) -> tuple[
     """A YOLO split's images, their ground truth in pixels, and the dataset's class names. An image whose size
     cannot be read is left out and listed in `skipped` ({image, reason})."""
     from omr_core.formats.yolo import label_path_for, list_images, parse_labels, read_data_yaml, split_folder
-    from omr_core.inference.images import ImageInputError, image_size_wh
+    from omr_core.formats.images import ImageInputError, image_size_wh
 
     spec = read_data_yaml(dataset)
     names = {int(k): v for k, v in spec["names"].items()}
@@ -68,7 +68,7 @@ def read_split(dataset: Path, split: str, skipped: list | None = None) -> tuple[
 
 def evaluate(detector, dataset: Path, split: str, out: Path, conf: float = 0.25, iou: float = 0.5,
              ap_conf: float = 0.01, progress=None) -> dict:
-    from omr_core.inference.images import ImageInputError
+    from omr_core.formats.images import ImageInputError
 
     started = time.perf_counter()
     skipped: list[dict] = []

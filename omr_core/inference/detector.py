@@ -32,7 +32,7 @@ import numpy as np
 
 from omr_core.datasets.tiling import tile_grid
 from omr_core.inference.backends import decode, model_input, open_backend
-from omr_core.inference.images import DEFAULT_DPI, check_array, is_pdf, read_image
+from omr_core.formats.images import DEFAULT_DPI, check_array, is_pdf, read_image
 from omr_core.inference.merge import MergeRules, merge_tiles
 from omr_core.staff.rescale import Rescale, plan_rescale, resize, to_source
 from omr_core.staff.space import StaffSpaceEstimate, estimate_staff_space

@@ -148,7 +148,7 @@ def sample_tiles(data_yaml: Path, split: str, n: int, imgsz: int, card: dict | N
     from omr_core.formats.yolo import list_images, read_data_yaml, split_folder
     from omr_core.inference.backends import model_input
     from omr_core.inference.detector import BLANK_ABOVE, model_staff_space
-    from omr_core.inference.images import read_image
+    from omr_core.formats.images import read_image
     from omr_core.staff import estimate_staff_space
     from omr_core.staff.rescale import plan_rescale, resize
 

@@ -166,7 +166,7 @@ def page_staff_space(measure_images: dict[str, np.ndarray], page: PageMeasures) 
 def detect_measures(detector, metadata_paths: list[Path | str]) -> dict:
     """Run the detector on every measure image of one or more metadata.json files; the page-level JSON.
     Each measure is read at the model's staff space: the page's (`page_staff_space`) times its `scale`."""
-    from omr_core.inference.images import read_image
+    from omr_core.formats.images import read_image
 
     pages = []
     for path in metadata_paths:

@@ -236,7 +236,7 @@ def check_image_file(path: Path, expected_wh: tuple[int, int] | None, file: str,
     Returns:
         The problem found, or None.
     """
-    from omr_core.inference.images import image_size_wh
+    from omr_core.formats.images import image_size_wh
 
     path = Path(path)
     if not path.is_file():
@@ -264,7 +264,7 @@ def check_image_file(path: Path, expected_wh: tuple[int, int] | None, file: str,
 def check_page_image(record: ImageRecord, path: Path, file: str) -> tuple[ImageRecord | None, Problem | None]:
     """The record fitted to its image file, or None when it must be dropped; and the problem found (see the
     module docstring: a size off by one exact ratio is scaled, any other is dropped)."""
-    from omr_core.inference.images import image_size_wh
+    from omr_core.formats.images import image_size_wh
 
     name = f"image {record.image_id}"
     problem = check_image_file(path, None, file, name)

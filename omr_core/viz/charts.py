@@ -1,7 +1,8 @@
 """Plotly figures shared by the HTML reports and the Streamlit app (no Streamlit here).
 
-Inputs are the JSON-serialisable dicts of `omr_core.validation` (`DistributionAccumulator.to_dict()`,
-`imbalance()`), so a page can draw a saved validation.json without recomputing anything.
+Inputs are plain JSON-serialisable dicts (those of `omr_core.validation`: `DistributionAccumulator.to_dict()`,
+`imbalance()`), so a page can draw a saved validation.json without recomputing anything; this module imports
+nothing of the packages whose results it draws.
 """
 
 from __future__ import annotations
@@ -116,12 +117,15 @@ def box_size_figure(distribution: dict, classes: list[str] | None = None,
     return fig
 
 
-def imbalance_figure(imbalance_dict: dict, title: str = "Class balance: count / most frequent class") -> go.Figure:
+def imbalance_figure(imbalance_dict: dict, *, ok_ratio: float, rare_ratio: float,
+                     title: str = "Class balance: count / most frequent class") -> go.Figure:
     """Bars of each class's ratio to the most frequent class (log scale), coloured by verdict, with the
-    verdict thresholds as lines. Absent classes are listed in the title count but cannot sit on a log axis."""
-    # Imported here: omr_core.validation imports this module for its reports, so a top-level import would loop.
-    from omr_core.validation.distribution import OK_RATIO, RARE_RATIO
+    verdict thresholds as lines. Absent classes are listed in the title count but cannot sit on a log axis.
 
+    Args:
+        imbalance_dict: {class: {"count": int, "ratio": float, "verdict": str}} (`validation.imbalance()`).
+        ok_ratio, rare_ratio: the verdicts' thresholds (`validation.distribution.OK_RATIO`, `RARE_RATIO`).
+    """
     items = sorted(imbalance_dict.items(), key=lambda kv: -kv[1]["ratio"])
     present = [(name, v) for name, v in items if v["count"] > 0]
     absent = len(items) - len(present)
@@ -134,7 +138,7 @@ def imbalance_figure(imbalance_dict: dict, title: str = "Class balance: count / 
                 customdata=[v["count"] for _, v in rows], marker_color=color,
                 hovertemplate="%{x}<br>ratio %{y:.4g}<br>%{customdata:,} boxes<extra>" + verdict + "</extra>",
             ))
-    for ratio, label in ((OK_RATIO, "ok"), (RARE_RATIO, "rare")):
+    for ratio, label in ((ok_ratio, "ok"), (rare_ratio, "rare")):
         fig.add_hline(y=ratio, line_dash="dot", line_color="#555")
         # Annotations on a log axis take log10 coordinates (lines do not), hence the separate call.
         fig.add_annotation(x=1, xref="paper", xanchor="right", y=float(np.log10(ratio)), yanchor="bottom",
@@ -143,6 +147,6 @@ def imbalance_figure(imbalance_dict: dict, title: str = "Class balance: count / 
         title=title + (f" ({absent} absent classes not shown)" if absent else ""),
         height=_height(len(present)), legend_title_text="verdict",
         xaxis=dict(tickangle=-60, automargin=True, categoryorder="array", categoryarray=[n for n, _ in present]),
-        yaxis=log_axis("ratio", [v["ratio"] for _, v in present] + [RARE_RATIO]), margin=dict(l=60, r=20, t=60, b=40),
+        yaxis=log_axis("ratio", [v["ratio"] for _, v in present] + [rare_ratio]), margin=dict(l=60, r=20, t=60, b=40),
     )
     return fig

@@ -5,7 +5,7 @@ import pytest
 
 from omr_core.annotation.systems import find_staves, find_systems, grid_crops
 from omr_core.formats.deepscores import DeepScoresReader
-from omr_core.inference.images import read_image
+from omr_core.formats.images import read_image
 from tests.conftest import DATA
 
 

@@ -29,7 +29,7 @@ class Fixed:
 
     def run(self, image, staff_space_px=None):
         from omr_core.inference.detector import DetectionRun
-        from omr_core.inference.images import read_image
+        from omr_core.formats.images import read_image
         from omr_core.staff.rescale import native
 
         pixels = read_image(image)  # as the real detector: an unreadable image raises ImageInputError

@@ -17,7 +17,7 @@ from omr_core.inference.detector import (
     list_registry_models,
     resolve_model,
 )
-from omr_core.inference.images import ImageInputError, read_image
+from omr_core.formats.images import ImageInputError, read_image
 from omr_core.structures.boxes import box_iou
 
 from .conftest import bundled_model_dirs, card_of

@@ -123,7 +123,7 @@ def test_the_page_staff_space_comes_from_the_measures_through_their_scale(page_p
     import cv2
 
     from omr_core.inference.handoff import page_staff_space
-    from omr_core.inference.images import read_image
+    from omr_core.formats.images import read_image
     from omr_core.staff import estimate_staff_space
 
     page = read_image(page_path)

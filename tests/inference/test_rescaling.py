@@ -7,7 +7,7 @@ import pytest
 
 from omr_core.formats.deepscores import DeepScoresReader
 from omr_core.inference.detector import SymbolDetector
-from omr_core.inference.images import read_image
+from omr_core.formats.images import read_image
 from omr_core.structures.boxes import box_iou
 from omr_core.structures.detections import Detections
 

@@ -11,7 +11,8 @@ from omr_core.structures.detections import Detections
 from omr_core.structures.problems import Problem, ProblemLog
 from omr_core.structures.record import ImageRecord
 from omr_core.validation.distribution import DistributionAccumulator, class_weights
-from omr_core.validation.report import build_report, write_validation_report
+from omr_core.reports import write_validation_report
+from omr_core.validation.report import build_report
 
 SOURCE_CATEGORIES = {1: "staff", 2: "stem", 3: "clefG", 4: "segno"}
 STAGE = ["stem", "clefG"]

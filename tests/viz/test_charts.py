@@ -4,7 +4,7 @@ import pytest
 
 from omr_core.structures.detections import Detections
 from omr_core.structures.record import ImageRecord
-from omr_core.validation.distribution import DistributionAccumulator, imbalance
+from omr_core.validation.distribution import OK_RATIO, RARE_RATIO, DistributionAccumulator, imbalance
 from omr_core.viz.charts import box_size_figure, class_counts_figure, imbalance_figure
 from omr_core.viz.draw import class_color, hex_color, split_color
 
@@ -49,7 +49,7 @@ def test_box_size_figure_summarises_the_samples(distribution):
 
 
 def test_imbalance_figure_colours_by_verdict():
-    fig = imbalance_figure(imbalance({"a": 1000, "b": 200, "c": 50, "d": 1, "e": 0}))
+    fig = imbalance_figure(imbalance({"a": 1000, "b": 200, "c": 50, "d": 1, "e": 0}), ok_ratio=OK_RATIO, rare_ratio=RARE_RATIO)
     assert {t.name: list(t.x) for t in fig.data} == {"dominant": ["a"], "ok": ["b"], "rare": ["c"], "severe": ["d"]}
     assert "1 absent" in fig.layout.title.text
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from omr_core.structures.detections import Detections
-from omr_core.validation.sample import SampleItem, pick_sample, write_sample_report
+from omr_core.reports.sample import SampleItem, pick_sample, write_sample_report
 from omr_core.viz.draw import class_color
 
 NAMES = ["stem", "clefG"]

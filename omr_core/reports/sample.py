@@ -2,21 +2,22 @@
 
 Statistics miss what eyes catch at once (boxes shifted by a constant, a class painted on the wrong glyph), so
 the plan asks for ~100 random pages in one self-contained HTML file: images are JPEG data URIs, the filter
-script is inline, nothing is fetched from anywhere.
+script is inline, nothing is fetched from anywhere (template: templates/sample.html.j2, autoescaped).
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from markupsafe import Markup
 from PIL import Image
 
 from omr_core.fileio import write_atomic
+from omr_core.reports.validation import TEMPLATES
 from omr_core.structures.detections import Detections
 from omr_core.viz.draw import class_color, class_name, draw_detections, hex_color, resize_to_width, to_data_uri
 
@@ -87,24 +88,21 @@ def _load_rgb(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def _card(item: SampleItem, max_width: int) -> tuple[str, Counter]:
-    """One figure's HTML and its class counts."""
+def _card(item: SampleItem, max_width: int) -> tuple[dict, Counter]:
+    """What the template shows of one page (its image as a data URI, or why it could not be read) and its class
+    counts."""
     det = item.detections
     counts = Counter(class_name(item.names, int(c)) for c in det.class_id.tolist())
-    classes = html.escape(json.dumps(sorted(counts)), quote=True)
-    summary = ", ".join(f"{name} {n}" for name, n in counts.most_common())
-    caption = f"<figcaption><b>{html.escape(item.caption)}</b> &middot; {len(det)} boxes: {html.escape(summary)}</figcaption>"
+    card = {"classes_json": json.dumps(sorted(counts)), "caption": item.caption, "n_boxes": len(det),
+            "summary": ", ".join(f"{name} {n}" for name, n in counts.most_common()), "error": None, "uri": None}
     try:
         image = _load_rgb(Path(item.image_path))
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        error = html.escape(f"cannot read {item.image_path}: {exc}")
-        return f'<figure class="card" data-classes="{classes}"><p class="error">{error}</p>{caption}</figure>', counts
+        return {**card, "error": f"cannot read {item.image_path}: {exc}"}, counts
     # Shrink first and draw on the small image, so lines stay `thickness` px wide in the report.
     image, scale = resize_to_width(image, max_width)
     scaled = Detections(det.xyxy * scale, det.class_id)
-    uri = to_data_uri(draw_detections(image, scaled, item.names, thickness=2), fmt="jpeg", quality=80)
-    alt = html.escape(item.caption, quote=True)
-    return f'<figure class="card" data-classes="{classes}"><img src="{uri}" alt="{alt}">{caption}</figure>', counts
+    return {**card, "uri": to_data_uri(draw_detections(image, scaled, item.names, thickness=2), fmt="jpeg", quality=80)}, counts
 
 
 def write_sample_report(items: list[SampleItem], out_html: Path, title: str, max_width: int = MAX_WIDTH_PX) -> Path:
@@ -124,23 +122,9 @@ def write_sample_report(items: list[SampleItem], out_html: Path, title: str, max
         cards.append(card)
         boxes.update(counts)
         images.update(counts.keys())
-    legend = []
-    for name, n in sorted(boxes.items(), key=lambda kv: (-kv[1], kv[0])):
-        color = hex_color(class_color(name))
-        legend.append(f'<button type="button" data-filter="{html.escape(name, quote=True)}">'
-                      f'<span class="swatch" style="background:{color}"></span>{html.escape(name)} '
-                      f"{n:,} boxes / {images[name]:,} image{'' if images[name] == 1 else 's'}</button>")
-    options = "".join(f'<option value="{html.escape(n, quote=True)}">{html.escape(n)}</option>' for n in sorted(boxes))
-    page = "\n".join([
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p>{len(items)} images, {sum(boxes.values()):,} boxes. Showing <span id=\"shown\">{len(items)}</span>. "
-        f"<label>Class: <select id=\"class-filter\"><option value=\"\">all classes</option>{options}</select></label> "
-        "<button type=\"button\" data-filter=\"\">show all</button></p>",
-        f"<div class=\"legend\">{''.join(legend)}</div>",
-        f"<div class=\"grid\">{''.join(cards)}</div>",
-        f"<script>{_SCRIPT}</script></body></html>",
-    ])
+    legend = [(name, n, images[name]) for name, n in sorted(boxes.items(), key=lambda kv: (-kv[1], kv[0]))]
+    page = TEMPLATES.get_template("sample.html.j2").render(
+        title=title, css=Markup(_CSS), script=Markup(_SCRIPT), cards=cards, n_boxes=sum(boxes.values()), legend=legend,
+        colors={name: hex_color(class_color(name)) for name in boxes})
     write_atomic(out_html, page)
     return out_html

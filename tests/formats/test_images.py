@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from omr_core.inference.images import ImageInputError, check_array, pdf_page_count, read_image
+from omr_core.formats.images import ImageInputError, check_array, pdf_page_count, read_image
 
 
 def huge_png(path, width, height):
@@ -105,7 +105,7 @@ def _page(height=120, width=80):
 
 
 def test_exif_orientation_is_applied(tmp_path):
-    from omr_core.inference.images import image_size_wh
+    from omr_core.formats.images import image_size_wh
 
     page = _page()
     exif = Image.Exif()
