@@ -8,8 +8,8 @@ import streamlit as st
 
 from omr_core.catalog import load_class_sets
 from omr_core.workflows.apply_suggestion import APPLICABLE, apply, describe_action
-from omr_core.evaluation.cases import (ROLES, case_crop, case_table, cell_mask, compare, describe_case, filter_mask,
-                                       image_path, one_row_per_case)
+from omr_core.evaluation.cases import (ROLES, case_detections, case_drawing, case_table, cell_mask, compare,
+                                       confusion_labels, describe_case, filter_mask, image_path, one_row_per_case)
 from omr_core.evaluation.omr_metrics import explain_completeness
 from omr_core.evaluation.run import load_evaluation, training_counts
 from omr_core.evaluation.suggestions import suggest
@@ -18,10 +18,9 @@ from omr_core.inference.detector import list_registry_models, resolve_model
 from omr_core.formats.images import read_image
 from omr_core.registry import entry_of_file
 from omr_core.structures.problems import ProblemLog
-from omr_core.structures.detections import Detections
 from omr_core.training.plan import PlanError, load_plan
 from omr_core.ui import current_workspace, job_banner, require_entry, start_watched
-from omr_core.viz.draw import draw_detections, resize_to_width
+from omr_core.viz.draw import case_crop, draw_detections, resize_to_width
 from omr_core.viz.evaluation_charts import confusion_figure
 
 GALLERY = 24
@@ -116,7 +115,7 @@ with tabs[0]:
 
 with tabs[1]:
     if tabs[1].open:  # only the open tab runs
-        event = st.plotly_chart(confusion_figure(summary["confusion"], summary["classes"]), key="eval-confusion",
+        event = st.plotly_chart(confusion_figure(summary["confusion"], *confusion_labels(summary["classes"])), key="eval-confusion",
                                 on_select="rerun", selection_mode="points")
         points = (event or {}).get("selection", {}).get("points", []) if event else []
         if points:
@@ -153,7 +152,7 @@ with tabs[2]:
         for k, (index, case) in enumerate(shown.iterrows()):
             picture = picture_of(str(image_path(summary, str(case["image"]))))
             same_image = boxes[boxes["image"] == case["image"]]
-            grid[k % 4].image(case_crop(picture, case, same_image), caption=f"{case['verdict']} · {describe_case(case)}")
+            grid[k % 4].image(case_crop(picture, **case_drawing(case, same_image)), caption=f"{case['verdict']} · {describe_case(case)}")
         if len(order) > GALLERY:
             st.caption(f"The {GALLERY} most confident of {len(order)} cases are shown; narrow the filters to see others.")
         if len(order) < len(chosen):
@@ -162,10 +161,7 @@ with tabs[2]:
             jump = st.selectbox("Open a full image", sorted(shown["image"].astype(str).unique()), key="eval-jump")
             picture = picture_of(str(image_path(summary, jump)))
             on_image = boxes[(boxes["image"] == jump) & mask]
-            class_ids = {c: i for i, c in enumerate(summary["classes"])}
-            drawn = draw_detections(picture, Detections(on_image[["x0", "y0", "x1", "y1"]].to_numpy(),
-                                                        on_image["class"].astype(str).map(class_ids).to_numpy()),
-                                    dict(enumerate(summary["classes"])))
+            drawn = draw_detections(picture, case_detections(on_image, summary["classes"]), summary["classes"])
             st.image(resize_to_width(drawn, 1600)[0], caption=f"{jump}: the filtered boxes", width="stretch")
 
 with tabs[3]:

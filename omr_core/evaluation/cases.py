@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from omr_core.evaluation.suggestions import similar
 from omr_core.evaluation.verdicts import BACKGROUND_FP
+from omr_core.structures.detections import Detections
 
 BACKGROUND = "background"
 ROLES = ("either", "true", "predicted")  # what the class filter matches
@@ -109,27 +111,34 @@ def cell_mask(boxes, true: str, predicted: str) -> np.ndarray:
     return pred & (cls == predicted) & (verdict == "misclassification") & (other == true)
 
 
-def case_crop(image: np.ndarray, case, image_boxes, pad_px: int = 40, scale: float = 2.0) -> np.ndarray:
-    """A zoomed crop around one case: ground truth in green, predictions in their class colour, the case
-    itself drawn thick."""
-    import cv2
+def case_drawing(case, image_boxes) -> dict:
+    """What a zoomed crop of one case shows, as plain arrays for `viz.draw.case_crop`: the case's box and every
+    box of its image (ground truth marked, the case itself highlighted).
 
-    from omr_core.viz.draw import class_color
+    Returns:
+        {"case_xyxy": (4,) float px, "boxes_xyxy": (n, 4) float px, "box_names": (n,) class names,
+         "is_truth": (n,) bool (ground truth), "highlight": (n,) bool (the case's own row)}
+    """
+    return {
+        "case_xyxy": np.asarray([case["x0"], case["y0"], case["x1"], case["y1"]], dtype=np.float64),
+        "boxes_xyxy": image_boxes[["x0", "y0", "x1", "y1"]].to_numpy(dtype=np.float64),
+        "box_names": image_boxes["class"].astype(str).to_numpy(),
+        "is_truth": (image_boxes["kind"] == "gt").to_numpy(),
+        "highlight": (image_boxes.index == case.name),
+    }
 
-    x0, y0 = max(0, int(case["x0"]) - pad_px), max(0, int(case["y0"]) - pad_px)
-    x1 = min(image.shape[1], int(np.ceil(case["x1"])) + pad_px)
-    y1 = min(image.shape[0], int(np.ceil(case["y1"])) + pad_px)
-    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
-    crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-    near = image_boxes[(image_boxes["x1"] > x0) & (image_boxes["x0"] < x1) & (image_boxes["y1"] > y0)
-                       & (image_boxes["y0"] < y1)]
-    for _, row in near.iterrows():
-        color = (0, 170, 0) if row["kind"] == "gt" else class_color(str(row["class"]))
-        thick = 3 if row.name == case.name else 1
-        p0 = (int((row["x0"] - x0) * scale), int((row["y0"] - y0) * scale))
-        p1 = (int((row["x1"] - x0) * scale), int((row["y1"] - y0) * scale))
-        cv2.rectangle(crop, p0, p1, color, thick)
-    return crop
+
+def case_detections(boxes, classes: list[str]) -> Detections:
+    """The rows of a box table as Detections on their image (class_id indexes `classes`; no confidence)."""
+    class_ids = {c: i for i, c in enumerate(classes)}
+    return Detections(boxes[["x0", "y0", "x1", "y1"]].to_numpy(), boxes["class"].astype(str).map(class_ids).to_numpy())
+
+
+def confusion_labels(classes: list[str]) -> tuple[list[str], np.ndarray]:
+    """The confusion matrix's labels (the classes, then background) and the (n, n) bool mask of the cells whose
+    true and predicted classes look alike (`suggestions.SIMILAR_PAIRS`), for `viz.evaluation_charts`."""
+    labels = [*classes, BACKGROUND]
+    return labels, np.array([[similar(a, b) for b in labels] for a in labels], dtype=bool).reshape(len(labels), len(labels))
 
 
 def image_path(summary: dict, split_image: str) -> Path:

@@ -215,3 +215,36 @@ def to_data_uri(image: np.ndarray, fmt: str = "jpeg", quality: int = 85, max_wid
         Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality))
         mime = "image/jpeg"
     return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
+
+
+def case_crop(image: np.ndarray, case_xyxy: np.ndarray, boxes_xyxy: np.ndarray, box_names, is_truth: np.ndarray,
+              highlight: np.ndarray, pad_px: int = 40, scale: float = 2.0) -> np.ndarray:
+    """A zoomed crop around one evaluation case: ground truth in green, predictions in their class colour, the
+    highlighted box (the case itself) drawn thick.
+
+    Args:
+        image: (h, w, 3) uint8 RGB, the case's image.
+        case_xyxy: (4,) px, the case's box; the crop is it with `pad_px` around (clipped to the image).
+        boxes_xyxy: (n, 4) px, the boxes of the image; those overlapping the crop are drawn.
+        box_names: (n,) class names (a prediction's colour).
+        is_truth: (n,) bool, ground-truth boxes (green).
+        highlight: (n,) bool, boxes drawn 3 px thick instead of 1.
+        scale: output px per image px (nearest-neighbour, so thin lines stay crisp).
+
+    Returns:
+        (round(ch * scale), round(cw * scale), 3) uint8 RGB.
+    """
+    x0, y0 = max(0, int(case_xyxy[0]) - pad_px), max(0, int(case_xyxy[1]) - pad_px)
+    x1 = min(image.shape[1], int(np.ceil(case_xyxy[2])) + pad_px)
+    y1 = min(image.shape[0], int(np.ceil(case_xyxy[3])) + pad_px)
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    boxes_xyxy = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+    near = (boxes_xyxy[:, 2] > x0) & (boxes_xyxy[:, 0] < x1) & (boxes_xyxy[:, 3] > y0) & (boxes_xyxy[:, 1] < y1)
+    for i in np.flatnonzero(near).tolist():
+        color = (0, 170, 0) if is_truth[i] else class_color(str(box_names[i]))
+        bx0, by0, bx1, by1 = boxes_xyxy[i]
+        p0 = (int((bx0 - x0) * scale), int((by0 - y0) * scale))
+        p1 = (int((bx1 - x0) * scale), int((by1 - y0) * scale))
+        cv2.rectangle(crop, p0, p1, color, 3 if highlight[i] else 1)
+    return crop

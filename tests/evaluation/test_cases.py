@@ -77,3 +77,28 @@ def test_a_misread_box_shows_once(cases):
     assert mask.sum() == 12 and one_row_per_case(boxes, mask).sum() == 6
     only_fn = filter_mask(boxes, [WHOLE], ["FN"])
     assert one_row_per_case(boxes, only_fn).sum() == 6  # without the predictions, the ground truth stays
+
+
+def test_a_case_crop_shows_the_truth_green_the_prediction_in_its_colour_and_the_case_thick(cases):
+    from omr_core.evaluation.cases import case_drawing
+    from omr_core.viz.draw import case_crop, class_color
+
+    _, boxes = cases
+    image = np.full((200, 600, 3), 255, np.uint8)
+    case = boxes[(boxes["kind"] == "pred") & (boxes["verdict"] == "FP-background")].iloc[0]  # the false half note
+    drawing = case_drawing(case, boxes)
+    assert drawing["boxes_xyxy"].shape == (len(boxes), 4) and drawing["highlight"].sum() == 1
+    found = boxes[(boxes["kind"] == "pred") & (boxes["verdict"] == "TP")].iloc[0]  # the black head at (0, 100)
+    crop = case_crop(image, **case_drawing(found, boxes), pad_px=10, scale=2.0)
+    assert crop.shape == (2 * 40, 2 * 30, 3)  # (0, 90)-(30, 130) of the image, doubled
+    assert tuple(crop[20, 40]) == class_color(BLACK) or tuple(crop[20, 40]) == (0, 170, 0)  # top edge: pred over gt
+    assert (crop[20:23, 30] != 255).any(axis=-1).all()  # the case itself: 3 px thick
+    assert tuple(crop[5, 5]) == (255, 255, 255)  # the padding: paper
+
+
+def test_confusion_labels_end_with_background_and_mark_look_alike_cells():
+    from omr_core.evaluation.cases import BACKGROUND, confusion_labels
+
+    labels, look_alike = confusion_labels(NAMES)
+    assert labels == [*NAMES, BACKGROUND] and look_alike.shape == (4, 4)
+    assert look_alike[1, 2] and look_alike[2, 1] and not look_alike[0, 2] and not look_alike[3].any()
