@@ -1,20 +1,28 @@
-"""Command line: everything the Dataset page does, for scripts and headless servers.
+"""Command line: every workbench action, for scripts, headless servers and the app's background jobs.
 
-    python -m omr_core init                                  # default workspace (drawn pages, converted)
+    python -m omr_core init                                  # default workspace (engraved pages, converted)
     python -m omr_core convert SOURCE OUTPUT --class-set 3.1 --tile 640 --max-pages pilot
     python -m omr_core validate DATASET                      # re-check a converted set, rewrite its report
     python -m omr_core sample DATASET --n 100 --seed 0       # visual sample report
     python -m omr_core generate FOLDER --pages 60            # DeepScores-format pages engraved from music21's corpus
     python -m omr_core scan SOURCE OUTPUT --preset phone     # a scan-like variant of a DeepScores-format folder
     python -m omr_core boxcheck --pieces 2                   # generated boxes against their ink, per font and class
-    python -m omr_core train RUN_DIR [--resume]              # one training run described by RUN_DIR/run.json
-    python -m omr_core check DATASET                         # early pipeline validation: 10 samples, 1 epoch, 1 prediction
-    python -m omr_core stage 3.1 --set epochs=10             # prepare, train and register one stage of the plan
-    python -m omr_core stage-data 3.1                        # make the dataset a stage of the plan trains on
-    python -m omr_core measure-step DATASET --model yolov8n.yaml --imgsz 640 --batch 8   # for duration estimates
-    python -m omr_core bundle MODEL                          # test-split metrics into the card, copy to models/
     python -m omr_core drawn FOLDER --pages 60               # a DeepScores-format folder of drawn pages
     python -m omr_core classes                               # class sets, aliases and what they mean
+    python -m omr_core stage-data 3.1                        # make the dataset a stage of the plan trains on
+    python -m omr_core measure-step DATASET --model yolov8n.yaml --imgsz 640 --batch 8   # for duration estimates
+    python -m omr_core check DATASET                         # early pipeline validation: 10 samples, 1 epoch, 1 prediction
+    python -m omr_core stage 3.1 --set epochs=10             # prepare, train and register one stage of the plan
+    python -m omr_core train RUN_DIR [--resume]              # one training run described by RUN_DIR/run.json
+    python -m omr_core bundle MODEL                          # test-split metrics into the card, copy to models/
+    python -m omr_core detect page.png score.pdf --model MODEL --out symbols.json   # a name or a .pt/.onnx path
+    python -m omr_core measures page-001/metadata.json --model MODEL --out symbols.json   # the ScoreEye hand-off
+    python -m omr_core export MODEL --int8                   # ONNX (parity-checked) and INT8 (if it keeps mAP)
+    python -m omr_core evaluate MODEL DATASET --split val    # metrics, verdicts, OMR metrics -> workspace/evaluations/
+
+Each option is declared once: options several commands share (`--workspace`, `--trust-pickle`, `--model`,
+`--backend`, `--conf`) live in parent parsers, and `convert` / `generate` are built from their config dataclasses
+(`omr_core.config_args`), so the page that starts them as jobs and the command line cannot drift apart.
 """
 
 from __future__ import annotations
@@ -25,8 +33,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from omr_core.config_args import add_options, config_from_args
+from omr_core.datasets.scan_noise import PRESETS as SCAN_PRESETS
 from omr_core.fileio import Busy, write_atomic
+from omr_core.formats.images import DEFAULT_DPI
 from omr_core.jobs import ProgressFile
+from omr_core.registry import BACKENDS
+from omr_core.structures.detections import DEFAULT_CONF
 
 if TYPE_CHECKING:
     from omr_core.datasets.convert import ConvertConfig
@@ -55,41 +68,41 @@ class _Progress:
         self.file(self.bar.n, self.bar.total or self.bar.n, state, state=state, force=True)
 
 
-def _trust_option(parser: argparse.ArgumentParser) -> None:
-    """The one declaration of the consent flag: a .pt nobody vouched for loads only with it."""
-    parser.add_argument("--trust-pickle", action="store_true",
-                        help="allow a .pt file that this workspace did not train and no bundled card records "
-                             "(a .pt is a pickle: loading it runs code from it)")
+def _parent(*options: tuple[tuple[str, ...], dict]) -> argparse.ArgumentParser:
+    """A parent parser holding options that several subcommands share, so each is declared once."""
+    parent = argparse.ArgumentParser(add_help=False)
+    for flags, kwargs in options:
+        parent.add_argument(*flags, **kwargs)
+    return parent
+
+
+_WORKSPACE = _parent((("--workspace",), {"help": "the workspace folder (default: $SCOREEYE_WORKSPACE or ./workspace)"}))
+_TRUST = _parent((("--trust-pickle",), {  # the one declaration of the consent flag: a .pt nobody vouched for
+    "action": "store_true", "help": "allow a .pt file that this workspace did not train and no bundled card records "
+                                    "(a .pt is a pickle: loading it runs code from it)"}))
+_DETECTOR = _parent(
+    (("--backend",), {"default": "auto", "choices": BACKENDS, "help": "auto: ONNX Runtime where the model has an export"}),
+    (("--conf",), {"type": float, "default": DEFAULT_CONF,
+                   "help": "confidence from which a box counts (an evaluation's verdicts, P/R/F1 and confusion too)"}),
+)
+_MODEL = _parent((("--model",), {"required": True, "help": "a registered model name or a .pt/.onnx path"}))
 
 
 def _parser() -> argparse.ArgumentParser:
+    from omr_core.datasets.convert import ConvertConfig
+    from omr_core.rendering.generate import GenerateConfig
+
     parser = argparse.ArgumentParser(prog="python -m omr_core", description="ScoreEye symbol workbench tools")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    init = sub.add_parser("init", help="make the default workspace (drawn pages, converted with every class)")
-    init.add_argument("--workspace", help="folder (default: $SCOREEYE_WORKSPACE or ./workspace)")
+    init = sub.add_parser("init", parents=[_WORKSPACE],
+                          help="make the default workspace (drawn pages, converted with every class)")
     init.add_argument("--no-first-stage", action="store_true", help="do not make the plan's first stage's dataset")
     init.add_argument("--pages", type=int, default=60)
     init.add_argument("--seed", type=int, default=0)
 
-    convert = sub.add_parser("convert", help="DeepScoresV2 folder -> YOLO dataset with validation reports")
-    convert.add_argument("source", help="folder with images/ and deepscores_train.json / deepscores_test.json")
-    convert.add_argument("output", help="new YOLO dataset folder")
-    convert.add_argument("--annotation-set", default="deepscores", choices=["deepscores", "muscima++"])
-    convert.add_argument("--class-set", default="all", help="a set of the class-set YAML (3.1 ... 3.4) or 'all'")
-    convert.add_argument("--class-sets-yaml", help="class-set YAML (default: omr_core's stages)")
-    convert.add_argument("--tile", type=int, help="tile size in px (e.g. 640 or 1024); default: whole pages")
-    convert.add_argument("--overlap", type=int, default=160, help="tile overlap in px")
-    convert.add_argument("--staff-space", type=float, dest="staff_space",
-                         help="resize every page to this staff space in px (measured on each page) before tiling")
-    convert.add_argument("--min-visibility", type=float, default=0.5, help="tile cut rule: keep a cut box this visible")
-    convert.add_argument("--elongation", type=float, default=4.0, help="tile cut rule: long side / short side of thin symbols")
-    convert.add_argument("--val-fraction", type=float, default=0.1)
-    convert.add_argument("--seed", type=int, default=0)
-    convert.add_argument("--max-pages", help="a page cap keeping the class mix: a number or pilot/development/production")
-    convert.add_argument("--labels-only", action="store_true", help="write labels without images")
-    convert.add_argument("--sample", type=int, default=100, help="images in the visual sample report")
-    convert.add_argument("--overwrite", action="store_true")
+    add_options(sub.add_parser("convert", help="DeepScoresV2 folder -> YOLO dataset with validation reports"),
+                ConvertConfig)
 
     validate = sub.add_parser("validate", help="check a converted YOLO set and print its problems")
     validate.add_argument("dataset")
@@ -99,20 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--n", type=int, default=100)
     sample.add_argument("--seed", type=int, default=0)
 
-    generate = sub.add_parser("generate", help="engrave music21's corpus with Verovio into a DeepScores-format folder")
-    generate.add_argument("folder")
-    generate.add_argument("--pages", type=int, default=60)
-    generate.add_argument("--collections", nargs="*", default=[], help="corpus folders (bach, beethoven...); default all")
-    generate.add_argument("--fonts", nargs="*", default=None, help="SMuFL fonts; default all five")
-    generate.add_argument("--pages-per-piece", type=int, default=3)
-    generate.add_argument("--test-fraction", type=float, default=0.1)
-    generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--workers", type=int, default=2)
+    add_options(sub.add_parser("generate", help="engrave music21's corpus with Verovio into a DeepScores-format folder"),
+                GenerateConfig)
 
     scan = sub.add_parser("scan", help="write a scan-like variant of a DeepScores-format folder (boxes moved with the page)")
     scan.add_argument("source")
     scan.add_argument("output")
-    scan.add_argument("--preset", default="phone", choices=["phone", "scan", "light"])
+    scan.add_argument("--preset", default=SCAN_PRESETS[0], choices=SCAN_PRESETS)
     scan.add_argument("--seed", type=int, default=0)
 
     boxcheck = sub.add_parser("boxcheck", help="measure generated boxes against each symbol's own ink, per font and class")
@@ -125,16 +131,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("run_dir")
     train.add_argument("--resume", action="store_true")
 
-    stage = sub.add_parser("stage", help="prepare, train and register one stage of the workspace's training plan")
+    stage = sub.add_parser("stage", parents=[_WORKSPACE, _TRUST],
+                           help="prepare, train and register one stage of the workspace's training plan")
     stage.add_argument("name", help="stage name (3.1, 3.2, noise...)")
-    stage.add_argument("--workspace")
     stage.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                        help="override Ultralytics settings of this run (epochs=10 imgsz=640 model=yolov8n.yaml)")
-    _trust_option(stage)
 
-    stage_data = sub.add_parser("stage-data", help="make the dataset a stage of the workspace's plan trains on")
+    stage_data = sub.add_parser("stage-data", parents=[_WORKSPACE],
+                                help="make the dataset a stage of the workspace's plan trains on")
     stage_data.add_argument("name", help="stage name (3.1, 3.2, noise...)")
-    stage_data.add_argument("--workspace")
     stage_data.add_argument("--tile", type=int, help="tile size in px (default: the stage's imgsz on this machine)")
 
     measure = sub.add_parser("measure-step", help="time a training step here (for the Training page's estimates)")
@@ -146,31 +151,26 @@ def _parser() -> argparse.ArgumentParser:
     measure.add_argument("--steps", type=int, default=3, help="steps timed after one warm-up step")
     measure.add_argument("--out", help="a workspace's step_times.json to keep the result in")
 
-    bundle = sub.add_parser("bundle", help="validate a registered model on its test split and copy it to models/")
+    bundle = sub.add_parser("bundle", parents=[_WORKSPACE],
+                            help="validate a registered model on its test split and copy it to models/")
     bundle.add_argument("model", help="a model name of the workspace registry")
     bundle.add_argument("--name", help="the bundled model's name under models/ (default: the registered name)")
-    bundle.add_argument("--workspace")
 
-    check = sub.add_parser("check", help="early pipeline validation: load 10 samples, build, train 1 epoch, predict")
+    check = sub.add_parser("check", parents=[_WORKSPACE, _TRUST],
+                           help="early pipeline validation: load 10 samples, build, train 1 epoch, predict")
     check.add_argument("dataset")
     check.add_argument("--model", default="yolov8n.yaml")
     check.add_argument("--json", help="also write the results here")
-    check.add_argument("--workspace")
-    _trust_option(check)
 
     drawn = sub.add_parser("drawn", help="write a DeepScores-format folder of simple drawn pages")
     drawn.add_argument("folder")
     drawn.add_argument("--pages", type=int, default=60)
     drawn.add_argument("--seed", type=int, default=0)
 
-    detect = sub.add_parser("detect", help="detect symbols in images or PDF pages (tiled) and write JSON")
+    detect = sub.add_parser("detect", parents=[_MODEL, _WORKSPACE, _DETECTOR, _TRUST],
+                            help="detect symbols in images or PDF pages (tiled) and write JSON")
     detect.add_argument("inputs", nargs="+", help="image files (png, jpg, tiff) or PDFs")
-    detect.add_argument("--model", required=True, help="a registered model name or a .pt/.onnx path")
-    detect.add_argument("--workspace")
-    detect.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
-    detect.add_argument("--conf", type=float, default=0.25)
-    detect.add_argument("--dpi", type=float, default=240, help="PDF pages are rendered at this resolution")
-    _trust_option(detect)
+    detect.add_argument("--dpi", type=float, default=DEFAULT_DPI, help="PDF pages are rendered at this resolution")
     detect.add_argument("--out", help="write the JSON here (default: print it)")
     detect.add_argument("--staff-space", type=float, dest="staff_space",
                         help="the inputs' staff space in px, when known (default: measured on each image)")
@@ -178,31 +178,23 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--no-rescale", action="store_true",
                         help="read every input at its own scale, not at the model's staff space")
 
-    measures = sub.add_parser("measures", help="ScoreEye hand-off: detect in the measures of metadata.json files")
+    measures = sub.add_parser("measures", parents=[_MODEL, _WORKSPACE, _DETECTOR, _TRUST],
+                              help="ScoreEye hand-off: detect in the measures of metadata.json files")
     measures.add_argument("metadata", nargs="+", help="ScoreEye metadata.json files, one per page")
-    measures.add_argument("--model", required=True)
-    measures.add_argument("--workspace")
-    measures.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
-    measures.add_argument("--conf", type=float, default=0.25)
     measures.add_argument("--out", required=True, help="the page-level symbols JSON")
-    _trust_option(measures)
 
-    export = sub.add_parser("export", help="export a registered model to ONNX (parity-checked), optionally INT8")
+    export = sub.add_parser("export", parents=[_WORKSPACE, _TRUST],
+                            help="export a registered model to ONNX (parity-checked), optionally INT8")
     export.add_argument("model", help="a registered model name")
-    export.add_argument("--workspace")
     export.add_argument("--int8", action="store_true", help="also INT8, kept only within one mAP point")
     export.add_argument("--images", type=int, default=4, help="sample images of the model's data for the parity check")
-    _trust_option(export)
 
-    evaluate = sub.add_parser("evaluate", help="evaluate a model on a dataset split: metrics, verdicts, OMR metrics")
+    evaluate = sub.add_parser("evaluate", parents=[_WORKSPACE, _DETECTOR, _TRUST],
+                              help="evaluate a model on a dataset split: metrics, verdicts, OMR metrics")
     evaluate.add_argument("model", help="a registered model name or a .onnx path")
     evaluate.add_argument("dataset", help="a workspace dataset name or a YOLO dataset folder")
     evaluate.add_argument("--split", default="val")
     evaluate.add_argument("--name", help="the evaluation's name (default: MODEL-DATASET-SPLIT)")
-    evaluate.add_argument("--workspace")
-    evaluate.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
-    evaluate.add_argument("--conf", type=float, default=0.25, help="confidence for verdicts, P/R/F1, confusion")
-    _trust_option(evaluate)
 
     classes = sub.add_parser("classes", help="list the class sets and what the plan's short names mean")
     classes.add_argument("--class-sets-yaml")
@@ -238,15 +230,9 @@ def _init(args) -> int:
 
 def convert_config(args) -> "ConvertConfig":
     """The ConvertConfig that `convert` arguments describe (inverse of ConvertConfig.cli_args)."""
-    from omr_core.datasets.convert import ConvertConfig, resolve_max_pages
+    from omr_core.datasets.convert import ConvertConfig
 
-    return ConvertConfig(
-        source=args.source, output=args.output, annotation_set=args.annotation_set, class_set=args.class_set,
-        class_sets_yaml=args.class_sets_yaml, tile_px=args.tile, overlap_px=args.overlap,
-        staff_space_px=args.staff_space, min_visibility=args.min_visibility, elongation=args.elongation, val_fraction=args.val_fraction, seed=args.seed,
-        max_pages=resolve_max_pages(args.max_pages), labels_only=args.labels_only, sample_size=args.sample,
-        overwrite=args.overwrite,
-    )
+    return config_from_args(ConvertConfig, args)
 
 
 def _convert(args) -> int:
@@ -283,11 +269,10 @@ def _sample(args) -> int:
 
 
 def generate_config(args) -> "GenerateConfig":
-    from omr_core.rendering.generate import FONTS, GenerateConfig
+    """The GenerateConfig that `generate` arguments describe (inverse of GenerateConfig.cli_args)."""
+    from omr_core.rendering.generate import GenerateConfig
 
-    return GenerateConfig(output=args.folder, n_pages=args.pages, collections=tuple(args.collections),
-                          fonts=tuple(args.fonts or FONTS), max_pages_per_piece=args.pages_per_piece,
-                          test_fraction=args.test_fraction, seed=args.seed, workers=args.workers)
+    return config_from_args(GenerateConfig, args)
 
 
 def _generate(args) -> int:

@@ -39,6 +39,8 @@ from omr_core.structures.problems import Problem, ProblemLog
 
 BUNDLED_MODELS = bundled_models()  # <checkout>/models, or $SCOREEYE_MODELS (omr_core.locations)
 PREFERENCE = {"onnx": ("best.onnx", "best.pt"), "torch": ("best.pt", "best.onnx"), "int8": ("best.int8.onnx",)}
+BACKEND_FILES = {"onnx": "best.onnx", "int8": "best.int8.onnx", "torch": "best.pt"}  # fastest on CPU first
+BACKENDS = ("auto", *BACKEND_FILES)  # auto: ONNX Runtime where the model has an export, else PyTorch
 MODEL_FILES = ("best.pt", "best.onnx", "best.int8.onnx")
 LEDGER = "trust.json"
 BUNDLED_COPY = "bundled"  # card["model_files"] of a workspace copy of a bundled card
@@ -172,6 +174,11 @@ def find_model(name: str, workspace=None) -> dict:
             return entry
     known = [Path(c["dir"]).name for c in list_registry_models(workspace)]
     raise FileNotFoundError(f"{name}: no registered model of that name (registered: {known or 'none'})")
+
+
+def available_backends(folder: Path) -> list[str]:
+    """The backends a registered model's folder offers (its files of BACKEND_FILES), fastest first."""
+    return [backend for backend, file_name in BACKEND_FILES.items() if (Path(folder) / file_name).is_file()]
 
 
 def _looks_like_path(model) -> bool:

@@ -3,19 +3,22 @@ distribution and a class gallery."""
 
 import pandas as pd
 import streamlit as st
-import yaml
 
-from omr_core.catalog import ANNOTATION_SETS, ClassSetError, load_class_sets, resolve_class_sets
+from omr_core.catalog import ANNOTATION_SETS, ClassSetError, class_set_rows, load_class_sets, parse_class_sets, save_class_sets
 from omr_core.datasets.convert import ConvertConfig, image_folder
 from omr_core.datasets.gallery import class_gallery
 from omr_core.datasets.index import DatasetIndex
 from omr_core.datasets.scaling import SCALE_PRESETS
+from omr_core.datasets.scan_noise import PRESETS as SCAN_PRESETS
+from omr_core.datasets.split import in_split_order
 from omr_core.datasets.scan_variant import preview
 from omr_core.rendering.generate import FONTS, GenerateConfig, corpus_collections
 from omr_core.ui import current_workspace, first_start, job_banner, load_json_file, require_entry, start_watched
-from omr_core.validation.distribution import OK_RATIO, RARE_RATIO
+from omr_core.validation.distribution import OK_RATIO, RARE_RATIO, present_classes
 from omr_core.viz import box_size_figure, class_counts_figure, imbalance_figure
 from omr_core.workspace import DEFAULT_DATASET, check_name, default_dataset_name
+
+CONVERT_DEFAULTS = ConvertConfig(source="", output="")  # the form starts from the converter's own defaults
 
 require_entry()
 st.title("Dataset")
@@ -48,7 +51,7 @@ with tabs[0]:
             cols[1].metric("Boxes", f"{stats['boxes_written']:,}")
             cols[2].metric("Pages", f"{stats['pages_written']:,} / {stats['pages_in_source']:,}")
             cols[3].metric("Classes", len(report["stage_classes"]) if report else "?")
-            splits = sorted(stats["per_split_images"].items(), key=lambda kv: (["train", "val", "test"] + [kv[0]]).index(kv[0]))
+            splits = in_split_order(stats["per_split_images"])
             st.caption("Images per split: " + " · ".join(f"{split} {n:,}" for split, n in splits))
             st.caption(
                 f"Class set **{config['class_set']}** of the **{config['annotation_set']}** annotations · "
@@ -95,7 +98,7 @@ with tabs[2]:
                              horizontal=True, key="dataset-scope")
             section = report["converted"] if scope.startswith("Stage") and report.get("converted") else report["source"]
             distribution = section["distribution"]
-            present = [c for c in distribution["classes"] if distribution["totals"].get(c, 0) > 0]
+            present = present_classes(distribution)
             hide_absent = st.toggle("Hide absent classes", value=True, key="dataset-hide-absent")
             classes = present if hide_absent else None
             st.plotly_chart(class_counts_figure(distribution, classes), key="dataset-counts")
@@ -140,8 +143,10 @@ with tabs[4]:
             annotation_set = cols[2].selectbox("Annotation set", list(ANNOTATION_SETS), key="dataset-annotation-set")
             cols = st.columns(4)
             tile = cols[0].selectbox("Tiles", ["whole pages", 640, 1024], key="dataset-tile")
-            overlap = cols[1].number_input("Overlap (px)", value=160, min_value=0, step=16, key="dataset-overlap")
-            val_fraction = cols[2].number_input("Validation share", value=0.1, min_value=0.0, max_value=0.9, step=0.05, key="dataset-val")
+            overlap = cols[1].number_input("Overlap (px)", value=CONVERT_DEFAULTS.overlap_px, min_value=0, step=16,
+                                           key="dataset-overlap")
+            val_fraction = cols[2].number_input("Validation share", value=CONVERT_DEFAULTS.val_fraction, min_value=0.0,
+                                                max_value=0.9, step=0.05, key="dataset-val")
             seed = cols[3].number_input("Seed", value=0, step=1, key="dataset-seed")
             cols = st.columns(3)
             cap = cols[0].selectbox("Size", ["all pages", *SCALE_PRESETS], key="dataset-cap",
@@ -195,7 +200,7 @@ with tabs[5]:
             cols = st.columns(4)
             scan_source = cols[0].selectbox("Source", sources, key="dataset-scan-source")
             scan_page_index = cols[1].number_input("Page", value=0, min_value=0, step=1, key="dataset-scan-page")
-            scan_preset = cols[2].selectbox("Preset", ["phone", "scan", "light"], key="dataset-scan-preset")
+            scan_preset = cols[2].selectbox("Preset", SCAN_PRESETS, key="dataset-scan-preset")
             scan_seed = cols[3].number_input("Seed", value=0, step=1, key="dataset-scan-seed")
             try:
                 clean, noisy, page_name = preview(ws.source(scan_source), int(scan_page_index), scan_preset, int(scan_seed))
@@ -216,13 +221,10 @@ with tabs[6]:
                     "every name is checked against the DeepScoresV2 classes before the file is written.")
         text = st.text_area("class_sets.yaml", ws.class_sets_yaml.read_text(), height=420, key="dataset-class-sets-text")
         try:
-            resolved = resolve_class_sets(yaml.safe_load(text) or {}, str(ws.class_sets_yaml))
+            resolved = parse_class_sets(text, str(ws.class_sets_yaml))
             if st.button("Save class sets", key="dataset-class-sets-save"):
-                tmp = ws.class_sets_yaml.with_suffix(".yaml.tmp")
-                tmp.write_text(text)
-                tmp.replace(ws.class_sets_yaml)
+                save_class_sets(ws.class_sets_yaml, text)
                 st.success("Saved.")
-            st.dataframe(pd.DataFrame([{"set": s.name, "extends": s.parent or "", "classes": len(s), "names": ", ".join(s.names),
-                                        "description": s.description} for s in resolved.values()]), hide_index=True)
-        except (ClassSetError, yaml.YAMLError) as exc:
+            st.dataframe(pd.DataFrame(class_set_rows(resolved)), hide_index=True)
+        except ClassSetError as exc:
             st.error(f"Not saved: {exc}")

@@ -1,23 +1,21 @@
 """Inference page: detect symbols in an uploaded image or PDF page, or a dataset image, with any registered model."""
 
-import hashlib
 import json
-import time
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
+from omr_core.formats.images import DEFAULT_DPI, ImageInputError, is_pdf, pdf_page_count
 from omr_core.inference.detector import SymbolDetector, list_registry_models, resolve_model
-from omr_core.formats.images import ImageInputError, is_pdf, pdf_page_count, read_image
 from omr_core.inference.uploads import IMAGE_TYPES, MODEL_TYPES, UploadError, download_name, save_upload
+from omr_core.inference.viewing import detect_file, file_digest, filter_shown, scale_view
 from omr_core.jobs import list_jobs
+from omr_core.registry import available_backends
+from omr_core.structures.detections import DEFAULT_CONF, MIN_CONF
 from omr_core.structures.problems import ProblemLog
 from omr_core.ui import current_workspace, job_banner, require_entry, start_watched
 from omr_core.viz.draw import draw_detections, legend_table, resize_to_width
 from omr_core.workspace import Workspace
-
-MIN_CONF = 0.05  # detections are made once at this floor; the slider filters them without running again
 
 require_entry()
 st.title("Inference")
@@ -29,6 +27,7 @@ uploads = ws.root / "uploads"
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")
 def load_detector(root: str, model: str, backend: str, trust_pickle: bool, mtime: float) -> SymbolDetector:
+    # detections are made once at the MIN_CONF floor; the slider filters them without running again
     return SymbolDetector.load(model, Workspace.open(root), backend=backend, trust_pickle=trust_pickle, conf=MIN_CONF)
 
 
@@ -55,13 +54,13 @@ with left:
             chosen = st.selectbox("Page", [f.name for f in files], key="infer-file") if files else None
             image_path = ws.source(source) / "images" / chosen if chosen else None
             original_name = chosen
-    page, dpi = 0, 240
+    page, dpi = 0, DEFAULT_DPI
     if image_path is not None and is_pdf(image_path):
         try:
             count = pdf_page_count(image_path)
             page = st.number_input(f"PDF page (of {count})", 1, count, 1, key="infer-page") - 1
-            dpi = st.number_input("Render at dpi", 72, 600, 240, step=24, key="infer-dpi",
-                                  help="240 dpi gives the staff size the models were trained at")
+            dpi = st.number_input("Render at dpi", 72, 600, DEFAULT_DPI, step=24, key="infer-dpi",
+                                  help=f"{DEFAULT_DPI} dpi gives the staff size the models were trained at")
         except ImageInputError as exc:
             st.error(str(exc))
             image_path = None
@@ -102,8 +101,7 @@ with right:
                                                   f"{len(options[n].get('classes', []))} classes")
         model_key = name
         folder = Path(options[name]["dir"])
-        available = [b for b, f in (("onnx", "best.onnx"), ("int8", "best.int8.onnx"), ("torch", "best.pt"))
-                     if (folder / f).is_file()]
+        available = available_backends(folder)
         backend = st.radio("Backend", available, horizontal=True, key="infer-backend",
                            help="ONNX Runtime is ~2x faster than PyTorch on CPU")
         try:
@@ -123,7 +121,7 @@ with right:
                 st.rerun()
     else:
         st.info("No registered model yet: train a stage on the Training page, or use a model file of your own.")
-    conf = st.slider("Confidence at least", MIN_CONF, 0.95, 0.25, 0.05, key="infer-conf")
+    conf = st.slider("Confidence at least", MIN_CONF, 0.95, DEFAULT_CONF, 0.05, key="infer-conf")
 
 if image_path is None or model_key is None or (needs_consent and not trust):
     if model_key and needs_consent and not trust:
@@ -134,16 +132,11 @@ if image_path is None or model_key is None or (needs_consent and not trust):
 model_path = Path(options[model_key]["dir"]) if model_key in options else Path(model_key)
 try:
     detector = load_detector(str(ws.root), model_key, backend, trust, model_path.stat().st_mtime)
-    digest = hashlib.sha256(image_path.read_bytes()).hexdigest()[:16]
-    key = "-".join(str(part) for part in (digest, page, dpi, model_key, backend, scale_mode, given_space))
+    key = "-".join(str(part) for part in (file_digest(image_path), page, dpi, model_key, backend, scale_mode, given_space))
     if st.session_state.get("infer-key") != key:
         with st.spinner("Detecting..."):
-            started = time.perf_counter()
-            image = read_image(image_path, page, dpi)  # decoded once: drawn below and detected here
-            read_ms = (time.perf_counter() - started) * 1e3
-            run = detector.run(image, staff_space_px=given_space, scale=1.0 if scale_mode == "Native scale" else None)
-            run.timings_ms["load"] = round(run.timings_ms["load"] + read_ms, 2)
-            run.timings_ms["total"] = round(run.timings_ms["total"] + read_ms, 2)
+            image, run = detect_file(detector, image_path, page, dpi, staff_space_px=given_space,
+                                     scale=1.0 if scale_mode == "Native scale" else None)
         st.session_state.update({"infer-key": key, "infer-run": run, "infer-image": image})
     run, image = st.session_state["infer-run"], st.session_state["infer-image"]
 except (ImageInputError, FileNotFoundError, ValueError, PermissionError) as exc:
@@ -157,25 +150,21 @@ found = run.detections
 names_found = sorted(set(found.data["class_name"].tolist()))
 # keyed by the detection: a new image, page, model or backend starts with every class shown
 shown_classes = st.multiselect("Classes shown", names_found, default=names_found, key=f"infer-classes-{key}")
-shown = found[(found.confidence >= conf) & np.isin(found.data["class_name"], shown_classes)]
+shown = filter_shown(found, conf, shown_classes)
 
 width, height = run.image_wh
 st.caption(f"{width}x{height} px · {len(run.tiles_xyxy)} tile{'s' if len(run.tiles_xyxy) > 1 else ''} of "
            f"{detector.tile_px} px · {detector.model_path.name} ({backend}) · {len(shown)} of {len(found)} boxes shown")
 # -- the scale it was read at
-plan = run.rescale
+scale = scale_view(run, detector.staff_space_px)
 sizes = st.columns(3)
-sizes[0].metric("Staff space", f"{plan.measured_px:.2f} px" if plan.measured_px else "not found",
-                help="Measured from the staff lines" if plan.source == "measured" else plan.source)
-sizes[1].metric("Read at", f"x{plan.factor:.2f}" if not plan.identity else "native scale",
-                help=f"The model's staff space is {detector.staff_space_px:.1f} px" if detector.staff_space_px else
-                "The model records no staff space")
-if run.staff_space is not None and run.staff_space.found:
-    sizes[2].metric("Measurement confidence", f"{run.staff_space.confidence:.2f}",
-                    help=f"{run.staff_space.samples:,} five-line samples")
-st.caption(plan.describe()[0].upper() + plan.describe()[1:] + ".")
-if plan.identity and plan.source not in ("measured", "given staff space", "given scale") and detector.staff_space_px:
-    st.warning(f"{plan.describe()}. Give the staff space above if you know it.", icon=":material/straighten:")
+sizes[0].metric("Staff space", scale.staff_space, help=scale.staff_space_help)
+sizes[1].metric("Read at", scale.read_at, help=scale.read_at_help)
+if scale.confidence is not None:
+    sizes[2].metric("Measurement confidence", scale.confidence, help=scale.confidence_help)
+st.caption(scale.caption)
+if scale.warning:
+    st.warning(scale.warning, icon=":material/straighten:")
 if run.tiles_full:
     st.warning(f"{run.tiles_full} tile(s) held more symbols than the model keeps: some boxes were lost.")
 timing = st.columns(len(run.timings_ms))

@@ -1,6 +1,16 @@
 """The DeepScoresV2 class catalogue and the named class sets (training stages)."""
 
-from omr_core.catalog.class_sets import ALL, ClassSet, ClassSetError, get_class_set, load_class_sets, resolve_class_sets
+from omr_core.catalog.class_sets import (
+    ALL,
+    ClassSet,
+    ClassSetError,
+    class_set_rows,
+    get_class_set,
+    load_class_sets,
+    parse_class_sets,
+    resolve_class_sets,
+    save_class_sets,
+)
 from omr_core.catalog.deepscores import (
     ANNOTATION_SETS,
     Category,
@@ -13,5 +23,6 @@ from omr_core.catalog.deepscores import (
 
 __all__ = [
     "ALL", "ANNOTATION_SETS", "Category", "ClassSet", "ClassSetError", "all_categories", "canonical_name",
-    "categories", "get_class_set", "group_of", "load_class_sets", "name_to_id", "resolve_class_sets",
+    "categories", "class_set_rows", "get_class_set", "group_of", "load_class_sets", "name_to_id", "parse_class_sets",
+    "resolve_class_sets", "save_class_sets",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from omr_core.catalog.deepscores import all_categories, canonical_name, categories, check_annotation_set
+from omr_core.fileio import write_atomic
 from omr_core.locations import CLASS_SETS_YAML
 
 DEFAULT_CLASS_SETS_YAML = CLASS_SETS_YAML
@@ -38,11 +39,33 @@ class ClassSetError(ValueError):
 def load_class_sets(path: Path | str | None = None) -> dict[str, ClassSet]:
     """Read a class-set YAML (default: the one shipped with omr_core) and resolve every set."""
     path = Path(path) if path else DEFAULT_CLASS_SETS_YAML
+    return parse_class_sets(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_class_sets(text: str, source: str = "<class sets>") -> dict[str, ClassSet]:
+    """Class sets from YAML text (a file's, or the Dataset page's editor's); ClassSetError names `source` and
+    what was wrong (not YAML, an unknown class, an alias cycle...)."""
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        spec = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ClassSetError(f"{path}: not valid YAML: {exc}") from exc
-    return resolve_class_sets(spec, source=str(path))
+        raise ClassSetError(f"{source}: not valid YAML: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise ClassSetError(f"{source}: expected a mapping with 'sets' (and 'aliases'), but got {type(spec).__name__}")
+    return resolve_class_sets(spec, source=source)
+
+
+def save_class_sets(path: Path | str, text: str) -> dict[str, ClassSet]:
+    """Check `text` as class sets and only then write it to `path`, atomically (the old file stays whole until
+    the new one is); returns the sets. A text that does not resolve raises ClassSetError and writes nothing."""
+    sets = parse_class_sets(text, str(path))
+    write_atomic(Path(path), text)
+    return sets
+
+
+def class_set_rows(sets: dict[str, ClassSet]) -> list[dict]:
+    """One row per set, as the Dataset page lists them: set, extends, classes (count), names, description."""
+    return [{"set": s.name, "extends": s.parent or "", "classes": len(s), "names": ", ".join(s.names),
+             "description": s.description} for s in sets.values()]
 
 
 def resolve_class_sets(spec: dict, source: str = "<class sets>") -> dict[str, ClassSet]:

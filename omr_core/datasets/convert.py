@@ -41,7 +41,9 @@ from typing import Callable
 
 import numpy as np
 
+from omr_core.catalog import ANNOTATION_SETS
 from omr_core.catalog.class_sets import ClassSet, get_class_set, load_class_sets
+from omr_core.config_args import cli, to_args
 from omr_core.fileio import recover, staging_path, swap_in, write_atomic
 from omr_core.formats.deepscores import DeepScoresReader
 from omr_core.formats.yolo import format_labels, write_data_yaml
@@ -49,7 +51,7 @@ from omr_core.structures.detections import Detections
 from omr_core.structures.problems import Problem, ProblemLog
 from omr_core.structures.record import ImageRecord
 
-from omr_core.datasets.scaling import SCALE_PRESETS, class_mix_distance, select_pages
+from omr_core.datasets.scaling import class_mix_distance, resolve_max_pages, select_pages
 from omr_core.datasets.split import split_groups
 from omr_core.datasets.tiling import CutRule, crop_detections, tile_grid
 
@@ -60,39 +62,39 @@ Progress = Callable[[int, int, str], None]  # (done, total, message)
 class ConvertConfig:
     """Settings of one conversion; saved in `conversion.json` so a dataset says how it was made."""
 
-    source: str  # DeepScores-format folder
-    output: str  # YOLO dataset folder to create
-    annotation_set: str = "deepscores"  # or "muscima++"
-    class_set: str = "all"  # a set of class_sets.yaml ("3.1"...) or "all"
-    class_sets_yaml: str | None = None  # None: omr_core's default stages
-    tile_px: int | None = None  # None: whole pages (Ultralytics then resizes them to imgsz)
-    overlap_px: int = 160  # > the largest common symbol (a clef is ~8 staff spaces = ~140 px)
-    min_visibility: float = 0.5  # CutRule
-    elongation: float = 4.0  # CutRule
-    val_fraction: float = 0.1
-    seed: int = 0
-    max_pages: int | None = None  # or a SCALE_PRESETS name through the CLI
-    staff_space_px: float | None = None  # resize every page to this staff space (None: keep each page's own)
-    labels_only: bool = False  # annotations without images (DeepScores ships them apart)
-    sample_size: int = 100  # images in the visual sample report
-    overwrite: bool = False
+    source: str = field(metadata=cli("source", "folder with images/ and deepscores_train.json / deepscores_test.json",
+                                     positional=True))
+    output: str = field(metadata=cli("output", "new YOLO dataset folder", positional=True))
+    annotation_set: str = field(default="deepscores", metadata=cli("--annotation-set", choices=ANNOTATION_SETS))
+    class_set: str = field(default="all", metadata=cli("--class-set", "a set of the class-set YAML (3.1 ... 3.4) or 'all'"))
+    class_sets_yaml: str | None = field(default=None, metadata=cli("--class-sets-yaml",
+                                                                   "class-set YAML (default: omr_core's stages)"))
+    # None: whole pages (Ultralytics then resizes them to imgsz)
+    tile_px: int | None = field(default=None, metadata=cli("--tile", "tile size in px (e.g. 640 or 1024); default: whole pages"))
+    # > the largest common symbol (a clef is ~8 staff spaces = ~140 px)
+    overlap_px: int = field(default=160, metadata=cli("--overlap", "tile overlap in px"))
+    min_visibility: float = field(default=0.5, metadata=cli("--min-visibility", "tile cut rule: keep a cut box this visible"))
+    elongation: float = field(default=4.0, metadata=cli("--elongation",
+                                                        "tile cut rule: long side / short side of thin symbols"))
+    val_fraction: float = field(default=0.1, metadata=cli("--val-fraction"))
+    seed: int = field(default=0, metadata=cli("--seed"))
+    max_pages: int | None = field(default=None, metadata=cli(
+        "--max-pages", "a page cap keeping the class mix: a number or pilot/development/production", parse=resolve_max_pages))
+    # None: keep each page's own
+    staff_space_px: float | None = field(default=None, metadata=cli(
+        "--staff-space", "resize every page to this staff space in px (measured on each page) before tiling"))
+    # annotations without images (DeepScores ships them apart)
+    labels_only: bool = field(default=False, metadata=cli("--labels-only", "write labels without images"))
+    sample_size: int = field(default=100, metadata=cli("--sample", "images in the visual sample report"))
+    overwrite: bool = field(default=False, metadata=cli("--overwrite", "replace a dataset of that name (built beside it, "
+                                                                       "swapped in when whole)"))
 
     def cut_rule(self) -> CutRule:
         return CutRule(self.min_visibility, self.elongation)
 
     def cli_args(self) -> list[str]:
         """The `python -m omr_core convert ...` arguments that make this same conversion (for background jobs)."""
-        args = ["convert", self.source, self.output, "--annotation-set", self.annotation_set, "--class-set",
-                self.class_set, "--overlap", str(self.overlap_px), "--min-visibility", str(self.min_visibility),
-                "--elongation", str(self.elongation),
-                "--val-fraction", str(self.val_fraction), "--seed", str(self.seed), "--sample", str(self.sample_size)]
-        args += ["--class-sets-yaml", self.class_sets_yaml] if self.class_sets_yaml else []
-        args += ["--tile", str(self.tile_px)] if self.tile_px else []
-        args += ["--staff-space", str(self.staff_space_px)] if self.staff_space_px else []
-        args += ["--max-pages", str(self.max_pages)] if self.max_pages else []
-        args += ["--labels-only"] if self.labels_only else []
-        args += ["--overwrite"] if self.overwrite else []
-        return args
+        return to_args(self, "convert")
 
 
 @dataclass
@@ -497,14 +499,3 @@ def _check_class_set(reader: DeepScoresReader, class_set: ClassSet) -> None:
             f"{reader.path}: class set {class_set.name!r} names classes that the {reader.annotation_set} set does "
             f"not have: {missing}; choose 'all' or a set of {reader.annotation_set} names"
         )
-
-
-def resolve_max_pages(value: str | int | None) -> int | None:
-    """A page count or a preset name (pilot / development / production)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and not value.isdigit():
-        if value not in SCALE_PRESETS:
-            raise ValueError(f"max pages must be a number or one of {list(SCALE_PRESETS)}, but got {value!r}")
-        return SCALE_PRESETS[value]
-    return int(value)

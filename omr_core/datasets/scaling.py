@@ -66,3 +66,14 @@ def class_mix_distance(page_classes: dict[str, Counter], chosen: set[str]) -> fl
     if p.sum() == 0 or q.sum() == 0:
         return 0.0 if p.sum() == q.sum() else 1.0
     return float(0.5 * np.abs(p / p.sum() - q / q.sum()).sum())
+
+
+def resolve_max_pages(value: str | int | None) -> int | None:
+    """A page count or a preset name (pilot / development / production): the page cap `--max-pages` takes."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and not value.isdigit():
+        if value not in SCALE_PRESETS:
+            raise ValueError(f"max pages must be a number or one of {list(SCALE_PRESETS)}, but got {value!r}")
+        return SCALE_PRESETS[value]
+    return int(value)

@@ -51,6 +51,7 @@ import numpy as np
 from omr_core.datasets.tiling import CutRule
 from omr_core.structures.boxes import BoxMode, convert
 
+PRESETS = ("phone", "scan", "light")  # ScanConfig.preset's names
 EFFECTS = ("ink", "geometry", "blur", "contrast", "paper", "lighting", "vignette", "shadow", "noise", "gamma", "jpeg")
 
 # Low-frequency fields (lighting, vignette, shadow, mottling) vary over hundreds of pixels: computed at 1/8
@@ -164,7 +165,7 @@ class ScanConfig:
                 lighting_gradient=(0.0, 0.05), lighting_tint=(0.0, 0.02), noise_sigma=(0.5, 2.0),
                 gamma=(0.9, 1.1), jpeg_quality=(80, 95),
             )
-        raise ValueError(f"preset must be one of 'phone', 'scan', 'light', but got {name!r}")
+        raise ValueError(f"preset must be one of {', '.join(map(repr, PRESETS))}, but got {name!r}")
 
     def only(self, *effects: str) -> "ScanConfig":
         """The same strengths with only `effects` switched on."""

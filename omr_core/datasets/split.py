@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+SPLITS = ("train", "val", "test")
+
+
+def in_split_order(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """(split, count) pairs in the order train, val, test, then any other split by name."""
+    return sorted(counts.items(), key=lambda kv: (SPLITS.index(kv[0]) if kv[0] in SPLITS else len(SPLITS), kv[0]))
+
 
 def split_groups(groups: list[str], val_fraction: float, seed: int = 0) -> dict[str, str]:
     """Assign each distinct group to "train" or "val".

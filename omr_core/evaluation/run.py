@@ -29,7 +29,7 @@ from omr_core.evaluation.matching import THRESHOLDS, Flat, average_precision, fl
 from omr_core.evaluation.omr_metrics import note_completeness, vertical_alignment
 from omr_core.evaluation.verdicts import FALSE, confusion_matrix, judge, per_class_table
 from omr_core.fileio import write_atomic
-from omr_core.structures.detections import Detections
+from omr_core.structures.detections import DEFAULT_CONF, Detections
 
 
 def dataset_staff_space(dataset: Path) -> float | None:
@@ -66,7 +66,7 @@ def read_split(dataset: Path, split: str, skipped: list | None = None) -> tuple[
     return images, truths, names
 
 
-def evaluate(detector, dataset: Path, split: str, out: Path, conf: float = 0.25, iou: float = 0.5,
+def evaluate(detector, dataset: Path, split: str, out: Path, conf: float = DEFAULT_CONF, iou: float = 0.5,
              ap_conf: float = 0.01, progress=None) -> dict:
     from omr_core.formats.images import ImageInputError
 
@@ -129,7 +129,7 @@ def evaluate(detector, dataset: Path, split: str, out: Path, conf: float = 0.25,
     return summary
 
 
-def summarise(gt: Flat, pred: Flat, class_names: list[str], image_names: list[str], conf: float = 0.25,
+def summarise(gt: Flat, pred: Flat, class_names: list[str], image_names: list[str], conf: float = DEFAULT_CONF,
               iou: float = 0.5):
     """The metrics (a JSON-ready dict) and the per-box table (a DataFrame) of one evaluation."""
     import pandas as pd

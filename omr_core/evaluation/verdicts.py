@@ -22,6 +22,7 @@ import numpy as np
 
 from omr_core.evaluation.matching import Flat, match
 from omr_core.structures.boxes import box_iou, box_iou_paired
+from omr_core.structures.detections import DEFAULT_CONF
 
 VERDICTS = ("TP", "FP-background", "FP-duplicate", "FP-localisation", "misclassification", "FN")
 BACKGROUND_FP = ("FP-background", "FP-duplicate", "FP-localisation")  # predictions where no such symbol is
@@ -40,7 +41,7 @@ class Verdicts:
     gt_pred: np.ndarray  # (n_gt,) int64: matched prediction index, or -1
 
 
-def judge(gt: Flat, pred: Flat, conf: float = 0.25, iou: float = 0.5, loc_min: float = 0.1) -> Verdicts:
+def judge(gt: Flat, pred: Flat, conf: float = DEFAULT_CONF, iou: float = 0.5, loc_min: float = 0.1) -> Verdicts:
     n_pred, n_gt = len(pred), len(gt)
     kept = np.flatnonzero(pred.confidence >= conf) if n_pred else np.zeros(0, np.int64)
     sub = Flat(pred.image[kept], pred.xyxy[kept], pred.class_id[kept], pred.confidence[kept])

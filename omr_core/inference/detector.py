@@ -37,6 +37,7 @@ from omr_core.inference.merge import MergeRules, merge_tiles
 from omr_core.staff.rescale import Rescale, plan_rescale, resize, to_source
 from omr_core.staff.space import StaffSpaceEstimate, estimate_staff_space
 from omr_core.registry import (  # noqa: F401  (re-exported: callers import them from here)
+    BACKENDS,
     BUNDLED_MODELS,
     PREFERENCE,
     ModelRef,
@@ -47,7 +48,7 @@ from omr_core.registry import (  # noqa: F401  (re-exported: callers import them
     resolve_model,
 )
 from omr_core.structures.boxes import to_page
-from omr_core.structures.detections import Detections
+from omr_core.structures.detections import DEFAULT_CONF, Detections
 
 # DeepScores names of the thin classes the ink finds (either spelling of the ledger line)
 THIN_CLASSES = {"stem": "stem", "legerLine": "ledger", "ledgerLine": "ledger", "staff": "staff"}
@@ -107,7 +108,7 @@ def model_staff_space(card: dict, workspace=None) -> float | None:
 
 
 class SymbolDetector:
-    def __init__(self, backend, tile_px: int | None = None, overlap_px: int | None = None, conf: float = 0.25,
+    def __init__(self, backend, tile_px: int | None = None, overlap_px: int | None = None, conf: float = DEFAULT_CONF,
                  iou: float = 0.5, batch: int = 8, rules: MergeRules | None = None, card: dict | None = None,
                  skip_blank: bool = True, staff_space_px: float | None = None, rescale: bool = True,
                  thin: str = "ink"):
@@ -140,7 +141,7 @@ class SymbolDetector:
         """`backend`: "onnx", "int8" (the quantised export), "torch" or "auto" (ONNX Runtime when the model has
         an export: ~2x faster on CPU). A `.pt` that neither this workspace trained nor a bundled card records
         is refused unless `trust_pickle` (loading a pickle runs its code; see omr_core.registry)."""
-        if backend not in ("auto", "onnx", "int8", "torch"):
+        if backend not in BACKENDS:
             raise ValueError(f"backend must be 'auto', 'onnx', 'int8' or 'torch', but got {backend!r}")
         ref = resolve_model(model, workspace, prefer="onnx" if backend == "auto" else backend)
         if backend == "torch" and ref.path.suffix != ".pt":

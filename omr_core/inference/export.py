@@ -32,7 +32,7 @@ import numpy as np
 
 from omr_core.registry import file_hashes, read_card, require_trusted, write_card
 from omr_core.structures.boxes import box_iou
-from omr_core.structures.detections import Detections
+from omr_core.structures.detections import DEFAULT_CONF, Detections
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _put_on_card(model_dir: Path, card: dict, key: str, entry: dict, file_name: 
     write_card(model_dir, card)
 
 
-def export_onnx(model_dir: Path, images: list, conf: float = 0.25, min_iou: float = 0.95,
+def export_onnx(model_dir: Path, images: list, conf: float = DEFAULT_CONF, min_iou: float = 0.95,
                 max_conf_diff: float = 0.02, workspace=None, trust_pickle: bool = False) -> dict:
     """Export `model_dir/best.pt` to best.onnx and check parity on `images` (arrays or paths); the card's
     `onnx` entry is returned (and written when the folder has a card). Only a passed parity puts the file in

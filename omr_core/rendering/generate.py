@@ -34,6 +34,8 @@ from typing import Callable
 
 import numpy as np
 
+from omr_core.config_args import cli, to_args
+
 FONTS = ("Leipzig", "Bravura", "Gootville", "Leland", "Petaluma")
 SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn", ".abc")
 PROGRESS_FILE = "generation.jsonl"
@@ -42,17 +44,19 @@ _ENCODING_DECLARATION = re.compile(r"""encoding=["']UTF-?16["']""", re.IGNORECAS
 
 @dataclass
 class GenerateConfig:
-    output: str
-    n_pages: int = 60
-    collections: tuple[str, ...] = ()  # music21 corpus folders ("bach", "beethoven"...); empty: all
-    fonts: tuple[str, ...] = FONTS
+    output: str = field(metadata=cli("folder", positional=True))
+    n_pages: int = field(default=60, metadata=cli("--pages"))
+    # music21 corpus folders ("bach", "beethoven"...); empty: all
+    collections: tuple[str, ...] = field(default=(), metadata=cli("--collections",
+                                                                  "corpus folders (bach, beethoven...); default all"))
+    fonts: tuple[str, ...] = field(default=FONTS, metadata=cli("--fonts", "SMuFL fonts"))
     page_wh: tuple[int, int] = (1960, 2772)  # DeepScoresV2's page size in pixels
     scale_range: tuple[float, float] = (36.0, 44.0)  # Verovio scale %: staff space ~15-18.5 px on this page
     page_width_range: tuple[int, int] = (1900, 2300)  # Verovio page width (1/10 mm): systems reflow differently
-    max_pages_per_piece: int = 3
-    test_fraction: float = 0.1
-    seed: int = 0
-    workers: int = 2
+    max_pages_per_piece: int = field(default=3, metadata=cli("--pages-per-piece"))
+    test_fraction: float = field(default=0.1, metadata=cli("--test-fraction"))
+    seed: int = field(default=0, metadata=cli("--seed"))
+    workers: int = field(default=2, metadata=cli("--workers"))
     timeout_s: float = 120.0
 
     def __post_init__(self):
@@ -67,9 +71,7 @@ class GenerateConfig:
 
     def cli_args(self) -> list[str]:
         """The `python -m omr_core generate ...` arguments of this run (for background jobs)."""
-        return ["generate", self.output, "--pages", str(self.n_pages),
-                *(["--collections", *self.collections] if self.collections else []), "--fonts", *self.fonts, "--pages-per-piece", str(self.max_pages_per_piece),
-                "--test-fraction", str(self.test_fraction), "--seed", str(self.seed), "--workers", str(self.workers)]
+        return to_args(self, "generate")
 
 
 @dataclass(frozen=True)

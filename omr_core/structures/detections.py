@@ -11,6 +11,9 @@ from typing import Iterator
 
 import numpy as np
 
+DEFAULT_CONF = 0.25  # a prediction counts as a detection from this confidence unless told otherwise (Ultralytics' too)
+MIN_CONF = 0.05  # below this a prediction is noise: detect once at this floor where a user filters afterwards
+
 
 @dataclass
 class Detections:

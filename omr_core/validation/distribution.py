@@ -187,6 +187,11 @@ class DistributionAccumulator:
         }
 
 
+def present_classes(distribution: dict) -> list[str]:
+    """The classes of a `DistributionAccumulator.to_dict()` that have at least one box, in its order."""
+    return [c for c in distribution["classes"] if distribution["totals"].get(c, 0) > 0]
+
+
 def imbalance(counts: dict[str, int]) -> dict[str, dict]:
     """Judge each class against the most frequent one.
 

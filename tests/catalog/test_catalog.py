@@ -79,3 +79,18 @@ def test_user_yaml_with_alias_and_synonym(tmp_path):
 def test_unknown_set_lists_the_known_ones():
     with pytest.raises(ClassSetError, match="expected one of"):
         get_class_set("9.9", load_class_sets())
+
+
+def test_class_sets_are_saved_only_when_they_resolve(tmp_path):
+    from omr_core.catalog import ClassSetError, class_set_rows, parse_class_sets, save_class_sets
+
+    path = tmp_path / "class_sets.yaml"
+    path.write_text("old\n")
+    for bad in ("sets:\n  x:\n    classes: [nope]\n", "sets: [", "- a list\n"):
+        with pytest.raises(ClassSetError, match="class_sets.yaml"):
+            save_class_sets(path, bad)
+        assert path.read_text() == "old\n"
+    good = "sets:\n  x:\n    description: mine\n    classes: [stem, clefG]\n"
+    assert list(save_class_sets(path, good)) == ["x"] and path.read_text() == good
+    assert class_set_rows(parse_class_sets(good)) == [
+        {"set": "x", "extends": "", "classes": 2, "names": "stem, clefG", "description": "mine"}]

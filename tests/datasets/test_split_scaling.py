@@ -49,3 +49,10 @@ def test_cap_larger_than_source_takes_all():
 
 def test_presets_are_the_plans_sizes():
     assert SCALE_PRESETS == {"pilot": 1_000, "development": 10_000, "production": 100_000}
+
+
+def test_splits_are_listed_train_val_test_then_the_others():
+    from omr_core.datasets.split import in_split_order
+
+    assert in_split_order({"test": 1, "extra": 4, "train": 2, "val": 3}) == [("train", 2), ("val", 3), ("test", 1),
+                                                                              ("extra", 4)]

@@ -144,3 +144,9 @@ def test_class_weights_saturate_for_huge_classes():
 def test_class_weights_reject_bad_beta(beta):
     with pytest.raises(ValueError, match="beta must be in"):
         class_weights({"a": 1}, beta)
+
+
+def test_present_classes_keep_the_distributions_order():
+    from omr_core.validation.distribution import present_classes
+
+    assert present_classes({"classes": ["a", "b", "c"], "totals": {"a": 3, "b": 0, "c": 1}}) == ["a", "c"]
