@@ -6,8 +6,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from omr_core.catalog import load_class_sets
-from omr_core.workflows.apply_suggestion import APPLICABLE, apply, describe_action
 from omr_core.evaluation.cases import (ROLES, case_detections, case_drawing, case_table, cell_mask, compare,
                                        confusion_labels, describe_case, filter_mask, image_path, one_row_per_case)
 from omr_core.evaluation.omr_metrics import explain_completeness
@@ -16,12 +14,11 @@ from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import FALSE, VERDICTS
 from omr_core.inference.detector import list_registry_models, resolve_model
 from omr_core.formats.images import read_image
-from omr_core.registry import entry_of_file
 from omr_core.structures.problems import ProblemLog
-from omr_core.training.plan import PlanError, load_plan
 from omr_core.ui import current_workspace, job_banner, require_entry, start_watched
 from omr_core.viz.draw import case_crop, draw_detections, resize_to_width
 from omr_core.viz.evaluation_charts import confusion_figure
+from omr_core.workflows.apply_suggestion import APPLICABLE, apply, describe_action, targets
 
 GALLERY = 24
 
@@ -167,17 +164,8 @@ with tabs[2]:
 with tabs[3]:
     if tabs[3].open:  # only the open tab runs
         found = suggest(summary, boxes, training_counts(summary, list_registry_models(ws), ws.datasets))
-        try:
-            plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
-            plan_stages = [stage.name for stage in plan.stages]
-        except PlanError:
-            plan_stages = []
-        try:
-            evaluated = entry_of_file(ws, summary["model"])  # the registered model the evaluation ran, if it is one
-        except FileNotFoundError:
-            evaluated = None
-        card_stage = evaluated.get("stage") if evaluated else None
-        next_stage = min(plan_stages.index(card_stage) + 1, len(plan_stages) - 1) if card_stage in plan_stages else 0
+        where = targets(ws, summary)  # the registered model the evaluation ran, and the plan's stages
+        evaluated, plan_stages = where.model, where.stages
         if not found:
             st.success("No rule fires: no class is below the thresholds the rules watch.")
         for s in found:
@@ -193,7 +181,7 @@ with tabs[3]:
                     if st.button(f"Apply to {evaluated['name']}", key=key):
                         st.success(apply(s, summary["model"], ws))
                 elif s.action["kind"] in APPLICABLE and plan_stages:
-                    target = st.selectbox("Stage of the training plan", plan_stages, index=next_stage, key=f"{key}-stage")
+                    target = st.selectbox("Stage of the training plan", plan_stages, index=where.first, key=f"{key}-stage")
                     if st.button(f"Apply to stage {target}", key=key):
                         try:
                             st.success(apply(s, ws=ws, stage=target))

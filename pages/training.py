@@ -5,13 +5,15 @@ import streamlit as st
 
 from omr_core.catalog import load_class_sets
 from omr_core.jobs import duration_text, list_jobs
-from omr_core.training.launch import MODELS, describe_start, measure_args, preview_stage, stage_table
+from omr_core.training.launch import (MODELS, changed_settings, describe_start, failed_gate_models, measure_args,
+                                     measure_title, preview_stage, stage_table)
+from omr_core.training.pipeline_check import all_passed, result_rows
 from omr_core.training.plan import REAL_SCANS, PlanError, load_plan
 from omr_core.registry import UntrustedModelError
 from omr_core.structures.problems import ProblemLog
 from omr_core.training.registry import StageError, balance_preview, list_models, override_gate, prepare_stage
 from omr_core.training.runner import request_stop
-from omr_core.training.runs import list_runs, wandb_sync_command
+from omr_core.training.runs import compare_rows, list_runs, wandb_sync_command
 from omr_core.ui import (current_workspace, first_start, gpu_available, job_banner, load_json_file, require_entry,
                          start_watched)
 from omr_core.viz.training_charts import balance_figure, compare_figure, loss_figure, map_figure
@@ -59,8 +61,7 @@ with tabs[0]:
             imgsz = c[1].number_input("Image size (px)", 64, 4096, plan_settings.imgsz, step=32,
                                       key=f"training-imgsz-{stage.name}")
             batch = c[2].number_input("Batch", 1, 256, plan_settings.batch, key=f"training-batch-{stage.name}")
-            changes = {k: v for k, v in (("model", model), ("imgsz", int(imgsz)), ("batch", int(batch)))
-                       if v != getattr(plan_settings, k)}
+            changes = changed_settings(plan_settings, model=model, imgsz=int(imgsz), batch=int(batch))
             preview = preview_stage(ws, plan, stage.name, has_gpu, changes)
             default_epochs = preview.settings.epochs  # the plan's, or what the time budget allows
             epochs = c[3].number_input("Epochs", 1, 10_000, default_epochs, key=f"training-epochs-{stage.name}-{default_epochs}")
@@ -105,8 +106,7 @@ with tabs[0]:
                              f"{t.val_s:.2f} s per validation image ({t.model}, {t.imgsz} px, batch {t.batch}, "
                              f"{t.device}; {t.date}).")
             elif recipe.ready:
-                title = (f"measure a training step ({s.model.removesuffix('.yaml')}, {s.imgsz} px, batch {s.batch}, "
-                         f"{s.device})")
+                title = measure_title(s)
                 tries = [j for j in list_jobs(ws.jobs, "measure") if j.info.get("title") == title]
                 if tries and tries[0].state() != "running":  # measured once already: never again on its own
                     st.warning(f"No measured step for these settings: the last measurement {tries[0].state()}"
@@ -155,8 +155,7 @@ with tabs[0]:
                     st.session_state["training-needs-trust"] = True
             if st.session_state.get("training-needs-trust"):
                 st.checkbox("I trust this stage's start weights (.pt) and allow them to run", key="training-trust")
-        failed = [c for c in models if c.get("plan") == plan.name and c.get("stage") == stage.name
-                  and not c.get("gate_passed") and not c.get("override")]
+        failed = failed_gate_models(models, plan, stage)
         if failed:
             with st.expander(f"Stage {stage.name}'s latest model failed its gate: go on anyway"):
                 reason = st.text_input("Why", key="training-override-reason")
@@ -184,11 +183,10 @@ with tabs[1]:
                     st.warning("The training process ended without a word (killed, out of memory, or the machine "
                                "restarted)" + (": resume it from its last saved epoch." if run.resumable else "."))
                 batch = run.latest_batch if run.state == "running" else None
-                cols[1].metric("Epoch", f"{batch['epoch'] if batch else run.epochs_done} of {run.spec.get('settings', {}).get('epochs', '?')}",
-                               help=f"{run.epochs_done} finished")
+                cols[1].metric("Epoch", run.epoch_text, help=f"{run.epochs_done} finished")
                 cols[2].metric("Batch", f"{batch['batch']:,}" if batch else "-", help="of the epoch running (every 10th)")
                 last = run.epochs[-1] if run.epochs else {}
-                cols[3].metric("mAP@0.5", f"{last.get('metrics', {}).get('metrics/mAP50(B)', 0):.3f}" if last else "-")
+                cols[3].metric("mAP@0.5", "-" if run.last_map50 is None else f"{run.last_map50:.3f}")
                 estimate = run.spec.get("estimate_s")
                 cols[4].metric("Time", duration_text(run.seconds) or "-",
                                help=None if estimate is None else f"estimated {duration_text(estimate)} before it started")
@@ -228,10 +226,7 @@ with tabs[2]:
         chosen_runs = [r for r in runs if r.name in picked]
         if chosen_runs:
             st.plotly_chart(compare_figure({r.name: r.events for r in chosen_runs}), key="training-compare-map")
-            st.dataframe(pd.DataFrame([{"run": r.name, "stage": r.spec.get("stage"), "state": r.state, "epochs": r.epochs_done,
-                                        **{k: v for k, v in ((r.final or {}).get("metrics") or {}).items()
-                                           if k.startswith("metrics/")}} for r in chosen_runs]),
-                         hide_index=True, key="training-compare-table")
+            st.dataframe(pd.DataFrame(compare_rows(chosen_runs)), hide_index=True, key="training-compare-table")
 
 with tabs[3]:
     if tabs[3].open:  # only the open tab runs
@@ -244,13 +239,9 @@ with tabs[3]:
             st.rerun()
         result = load_json_file(ws.jobs / "last-check.json")
         if result:
-            table = pd.DataFrame(result)
-            table["result"] = table["passed"].map({True: "passed", False: "FAILED"})
-            table["first line"] = table["detail"].str.split("\n").str[0]
-            st.dataframe(table[["description", "result", "seconds", "first line"]], hide_index=True,
-                         key="training-check-result")
+            st.dataframe(pd.DataFrame(result_rows(result)), hide_index=True, key="training-check-result")
             for step in result:
                 if not step["passed"]:
                     st.error(f"{step['description']}: failed. {step['detail'].splitlines()[0]}", icon=":material/error:")
-            if len(result) == 4 and all(step["passed"] for step in result):
+            if all_passed(result):
                 st.success("Every step passed: the pipeline works end to end.", icon=":material/check_circle:")

@@ -144,6 +144,23 @@ def describe_start(plan: TrainingPlan, stage: Stage) -> str:
     return stage.start_from
 
 
+def changed_settings(settings: StageSettings, **chosen) -> dict:
+    """The settings the user chose that differ from the plan's (`settings`), for `preview_stage`'s changes."""
+    return {k: v for k, v in chosen.items() if v != getattr(settings, k)}
+
+
+def measure_title(settings: StageSettings) -> str:
+    """The title of the job that measures a training step with these settings: one such job per setting."""
+    return (f"measure a training step ({settings.model.removesuffix('.yaml')}, {settings.imgsz} px, batch "
+            f"{settings.batch}, {settings.device})")
+
+
+def failed_gate_models(cards: list[dict], plan: TrainingPlan, stage: Stage) -> list[dict]:
+    """The stage's registered models (oldest first) whose gate failed and that nobody overrode."""
+    return [c for c in cards if c.get("plan") == plan.name and c.get("stage") == stage.name
+            and not c.get("gate_passed") and not c.get("override")]
+
+
 def measure_args(preview: StagePreview, ws) -> list[str]:
     """The `measure-step` command line that times this preview's training step into the workspace."""
     s = preview.settings

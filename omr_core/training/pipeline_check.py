@@ -130,4 +130,16 @@ def pipeline_check(dataset: Path | str, model: str = "yolov8n.yaml", imgsz: int 
 
 
 def as_dicts(results: list[StepResult]) -> list[dict]:
+    """The results as JSON records (the `--json` file the Training page reads)."""
     return [asdict(r) for r in results]
+
+
+def result_rows(results: list[dict]) -> list[dict]:
+    """The saved results as the page lists them: description, result (passed / FAILED), seconds, first line."""
+    return [{"description": r["description"], "result": "passed" if r["passed"] else "FAILED", "seconds": r["seconds"],
+             "first line": r["detail"].split("\n")[0]} for r in results]
+
+
+def all_passed(results: list[dict]) -> bool:
+    """Whether every one of the four steps ran and passed."""
+    return len(results) == 4 and all(r["passed"] for r in results)

@@ -63,6 +63,25 @@ class RunSummary:
         return self.state in ("stopped", "failed", "killed") and checkpoint.is_file() and checkpoint.stat().st_size > 0
 
 
+    @property
+    def epoch_text(self) -> str:
+        """"3 of 50": the epoch running (from the latest batch while the run runs) of the run's epochs."""
+        batch = self.latest_batch if self.state == "running" else None
+        return f"{batch['epoch'] if batch else self.epochs_done} of {self.spec.get('settings', {}).get('epochs', '?')}"
+
+    @property
+    def last_map50(self) -> float | None:
+        """The validation mAP@0.5 of the last finished epoch (None before the first)."""
+        return self.epochs[-1].get("metrics", {}).get("metrics/mAP50(B)", 0.0) if self.epochs else None
+
+
+def compare_rows(runs: list[RunSummary]) -> list[dict]:
+    """One row per run for the comparison table: run, stage, state, epochs and its final validation metrics."""
+    return [{"run": r.name, "stage": r.spec.get("stage"), "state": r.state, "epochs": r.epochs_done,
+             **{k: v for k, v in ((r.final or {}).get("metrics") or {}).items() if k.startswith("metrics/")}}
+            for r in runs]
+
+
 def run_state(events: list[dict], live: bool) -> str:
     """The run's state from its log and from whether a process holds its lock: a log that says "running"
     with no live process means the process was killed (SIGKILL, out of memory, a reboot)."""

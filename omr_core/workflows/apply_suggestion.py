@@ -17,13 +17,14 @@ The plan is edited in place, one stage line, with the user's comments kept (`tra
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from omr_core.annotation.queue import add_wanted
 from omr_core.catalog import load_class_sets
 from omr_core.evaluation.suggestions import Suggestion
 from omr_core.registry import entry_of_file, update_card
-from omr_core.training.plan import load_plan
+from omr_core.training.plan import PlanError, load_plan
 from omr_core.training.plan_edit import update_stage
 
 APPLICABLE = ("class_threshold", "oversample", "resolution", "label_more", "train_longer")
@@ -52,6 +53,31 @@ def apply(suggestion: Suggestion | dict, model: Path | None = None, ws=None, sta
     if kind == "train_longer":
         return _train_longer(ws, stage, float(action.get("epochs_factor", 2)))
     return _resolution(ws, stage, float(action.get("imgsz_factor", 1.5)))
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where an evaluation's suggestions can be applied: the registered model it ran (None for a bare file), the
+    training plan's stages ([] when the plan cannot be read) and the stage offered first (the one after the
+    model's own stage, else the first)."""
+
+    model: dict | None
+    stages: list[str]
+    first: int
+
+
+def targets(ws, summary: dict) -> Targets:
+    """The Targets of an evaluation's `summary` (summary.json) in workspace `ws`."""
+    try:
+        stages = [stage.name for stage in load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml)).stages]
+    except PlanError:
+        stages = []
+    try:
+        model = entry_of_file(ws, summary["model"])
+    except FileNotFoundError:
+        model = None
+    own = model.get("stage") if model else None
+    return Targets(model, stages, min(stages.index(own) + 1, len(stages) - 1) if own in stages else 0)
 
 
 def describe_action(action: dict) -> str:

@@ -67,3 +67,19 @@ def test_plan_actions_change_the_chosen_stage(tmp_path):
 def test_what_cannot_be_applied_is_refused(tmp_path, made, message):
     with pytest.raises(ValueError, match=message):
         apply(made, tmp_path)
+
+
+def test_targets_offer_the_stage_after_the_evaluated_models_own(tmp_path):
+    from omr_core.workflows.apply_suggestion import targets
+
+    ws = Workspace.open(tmp_path)
+    folder = ws.models / "m"
+    folder.mkdir()
+    (folder / "card.json").write_text(json.dumps({"name": "m", "classes": ["stem"], "stage": "3.1"}))
+    (folder / "best.onnx").write_bytes(b"onnx")
+    found = targets(ws, {"model": str(folder / "best.onnx")})
+    assert found.model["name"] == "m" and found.stages[found.first] == "3.2" and "3.1" in found.stages
+    bare = targets(ws, {"model": str(tmp_path / "elsewhere.onnx")})
+    assert bare.model is None and bare.first == 0
+    ws.training_plan_yaml.write_text("stages: {}\n")  # a plan that cannot be read: nothing to apply to
+    assert targets(ws, {"model": str(folder / "best.onnx")}).stages == []
