@@ -1,23 +1,29 @@
-"""Connected components of boxes linked pairwise (joined seam parts, chord columns)."""
+"""Connected components of boxes linked pairwise (joined seam parts, chord columns, stems, staff samples)."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
 
 def components(n: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """(n,) label of each node: the smallest node of its component, where `first[k]` and `second[k]` are
-    linked. Union-find with path halving; a node linked to nothing is its own label."""
-    parent = np.arange(n)
+    """The component of each of `n` nodes, where node `first[k]` is linked to node `second[k]`.
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    Args:
+        n: the number of nodes (0 .. n-1).
+        first, second: (m,) int node indices of the m links (either order; repeats and self-links are fine).
 
-    for i, j in zip(np.asarray(first).tolist(), np.asarray(second).tolist()):
-        root_i, root_j = find(i), find(j)
-        if root_i != root_j:
-            parent[max(root_i, root_j)] = min(root_i, root_j)
-    return np.array([find(i) for i in range(n)], dtype=np.int64)
+    Returns:
+        (n,) int64: each node's label, the smallest node of its component (a node linked to nothing is its own).
+    """
+    first, second = np.asarray(first, dtype=np.int64).reshape(-1), np.asarray(second, dtype=np.int64).reshape(-1)
+    if first.shape != second.shape:
+        raise ValueError(f"first and second must be the same length, but got {len(first)} and {len(second)}")
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    graph = coo_array((np.ones(len(first), dtype=np.int8), (first, second)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    # the first index at which a label occurs is the smallest node of its component
+    _, smallest = np.unique(label, return_index=True)
+    return smallest[label].astype(np.int64)

@@ -3,6 +3,10 @@
 Stages are written one to a line as flow mappings (`  - {name: "3.2", class_set: "3.2", ...}`), as the shipped
 plan does; the stage's line is parsed, updated and written back on its own line. A plan whose stage is laid
 out otherwise is refused with a clear message rather than rewritten.
+
+Why not a round-trip YAML library: ruamel.yaml's round-trip re-wraps the other flow mappings of the file (the
+plan's three-line `cpu_fallback`) and re-indents the stage list, so the user's file would change where nobody
+edited it (bench/RESULTS.md); this edit touches one line.
 """
 
 from __future__ import annotations
