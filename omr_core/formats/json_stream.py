@@ -16,7 +16,6 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 CHUNK_BYTES = 1 << 20  # 1 MiB: as fast as bigger chunks here, and the decoded batch stays small
-_OPEN = {ord("{"), ord("[")}
 _KEY_BEFORE = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*$')
 _LOOKBACK = 4096
 

@@ -347,15 +347,6 @@ def font_glyph(font: str, code: str) -> skia.Path:
     return _cached_path(path.attrib["d"], path.attrib.get("transform", ""))
 
 
-def _iter_path(path: skia.Path):
-    iterator = skia.Path.Iter(path, False)
-    while True:
-        verb, points = iterator.next()
-        if verb == skia.Path.kDone_Verb:
-            return
-        yield verb, points
-
-
 def _append(path: skia.Path, verb, points) -> None:
     if verb == skia.Path.kMove_Verb:
         path.moveTo(points[0])

@@ -1,1 +1,2 @@
-"""Training: the staged plan, class-balanced sampling, alerts and quality gates (the pure parts so far)."""
+"""Training: the staged plan and its datasets, class-balanced sampling, step-time estimates, the runner (its own
+process, with checkpoints, fallbacks and alerts), quality gates, and registering what a stage made."""
