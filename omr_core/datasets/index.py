@@ -16,6 +16,13 @@ INDEX_FILE = "index.parquet"
 
 
 def write_index(dataset: Path, parts: list[dict[str, np.ndarray]], names: list[str]) -> Path:
+    """Write `index.parquet` (one row per box) into the dataset folder; returns its path.
+
+    Args:
+        parts: per image (or batch), parallel (n,) arrays "image" (str), "split" (str), "image_w", "image_h"
+            (int px), "class_id" (int, YOLO id), "x0", "y0", "x1", "y1" (float px).
+        names: the YOLO class names; `class_name` is stored as a categorical of them.
+    """
     columns = ["image", "split", "image_w", "image_h", "class_id", "x0", "y0", "x1", "y1"]
     frame = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in columns} if parts else {c: [] for c in columns})
     frame["class_name"] = pd.Categorical.from_codes(frame["class_id"].astype(int), categories=names) if len(frame) else []

@@ -25,7 +25,15 @@ from omr_core.structures.record import ImageRecord
 
 
 def scan_record(pixels: np.ndarray, record: ImageRecord, preset: str, seed: int, ordinal: int) -> tuple[ScanResult, ImageRecord]:
-    """One page through the scan model. Returns the raw result and the record with moved, visible boxes."""
+    """One page through the scan model, seeded by (`seed`, `ordinal`).
+
+    Args:
+        pixels: (h, w) or (h, w, 3) uint8, the clean page.
+        record: its boxes in page px (`obb8` moves with them when present).
+
+    Returns:
+        (the raw ScanResult, the record with the moved boxes that stay visible).
+    """
     det = record.detections
     rng = np.random.default_rng([seed, ordinal])
     result = scan_page(pixels, det.xyxy, rng, ScanConfig.preset(preset), obb8=det.data.get("obb8"))

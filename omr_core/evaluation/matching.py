@@ -58,11 +58,17 @@ class Matching:
 
     @property
     def pred_tp(self) -> np.ndarray:
+        """(n_pred, T) bool: each prediction is a true positive at each threshold."""
         return self.pred_gt >= 0
 
 
 def match(gt: Flat, pred: Flat, thresholds: np.ndarray = THRESHOLDS) -> Matching:
-    """COCO greedy matching of `pred` to `gt` at each threshold."""
+    """COCO greedy matching of `pred` to `gt` at each IoU threshold: per image and class, the most confident
+    prediction first takes the unmatched ground-truth box it overlaps most.
+
+    Args:
+        thresholds: (T,) IoU thresholds (default 0.5:0.05:0.95).
+    """
     thresholds = np.asarray(thresholds, dtype=np.float64)
     n_t = len(thresholds)
     pred_gt = np.full((len(pred), n_t), -1, dtype=np.int64)
@@ -139,7 +145,12 @@ def average_precision(gt: Flat, pred: Flat, matching: Matching, n_classes: int) 
 
 
 def map_summary(ap: np.ndarray, thresholds: np.ndarray = THRESHOLDS) -> dict[str, float]:
-    """mAP@0.5, mAP@0.75 and mAP@0.5:0.95 over the classes that have ground truth."""
+    """mAP@0.5, mAP@0.75 and mAP@0.5:0.95 over the classes that have ground truth.
+
+    Args:
+        ap: (n_classes, T) average precision, NaN for a class without ground truth.
+        thresholds: (T,) the IoU thresholds of `ap`'s columns.
+    """
     has = ~np.isnan(ap[:, 0])
     if not has.any():
         return {"mAP50": float("nan"), "mAP75": float("nan"), "mAP50-95": float("nan")}

@@ -33,6 +33,13 @@ def _all_heads(names: np.ndarray) -> np.ndarray:
 
 
 def note_completeness(gt: Flat, gt_names: np.ndarray, verdicts: Verdicts, touch_px: float = 1.0) -> dict:
+    """The share of ground-truth black and half noteheads with a touching stem (within `touch_px` px) for which
+    both the notehead and that stem were detected, with the counts behind it.
+
+    Args:
+        gt_names: (n_gt,) class names of `gt`'s boxes.
+        verdicts: the verdicts of `gt` against the predictions (`verdicts.judge`).
+    """
     heads = np.flatnonzero(_stemmed_heads(gt_names))
     stems = np.flatnonzero(gt_names.astype(str) == "stem")
     found = verdicts.gt_verdict == "TP"
@@ -80,6 +87,8 @@ def explain_completeness(notes: dict, model_classes: list[str]) -> str:
 
 
 def staff_space_px(gt: Flat, gt_names: np.ndarray, image: int) -> float | None:
+    """An image's staff space in px: the median height of its ground-truth noteheads (None without any).
+    `gt_names`: (n_gt,) class names of `gt`'s boxes."""
     heads = (gt.image == image) & _all_heads(gt_names)
     if not heads.any():
         return None
@@ -87,8 +96,15 @@ def staff_space_px(gt: Flat, gt_names: np.ndarray, image: int) -> float | None:
 
 
 def columns(xyxy: np.ndarray, space_px: float, tolerance: float, max_gap: float) -> np.ndarray:
-    """Column label of each box (-1: alone): chained by x-centre within `tolerance` and y within `max_gap`
-    staff spaces."""
+    """Onset columns of boxes: chained by x-centre within `tolerance` and y-centre within `max_gap` staff spaces.
+
+    Args:
+        xyxy: (n, 4) px, noteheads of one image.
+        space_px: the image's staff space in px.
+
+    Returns:
+        (n,) int64 column label of each box (-1: alone).
+    """
     n = len(xyxy)
     label = np.full(n, -1, np.int64)
     if n < 2:
@@ -103,6 +119,13 @@ def columns(xyxy: np.ndarray, space_px: float, tolerance: float, max_gap: float)
 
 def vertical_alignment(gt: Flat, gt_names: np.ndarray, pred: Flat, verdicts: Verdicts, tolerance: float = 0.5,
                        max_gap: float = 8.0) -> dict:
+    """Among ground-truth noteheads of one onset column (`columns`), the share whose whole column is detected
+    with every detection within `tolerance` staff spaces of its column's x, with the counts behind it.
+
+    Args:
+        gt_names: (n_gt,) class names of `gt`'s boxes.
+        verdicts: the verdicts of `gt` against `pred` (`verdicts.judge`).
+    """
     heads = np.flatnonzero(_all_heads(gt_names))
     aligned = ok = 0
     for image in np.unique(gt.image[heads]):

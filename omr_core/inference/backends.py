@@ -31,8 +31,16 @@ PAD_VALUE = 114  # Ultralytics' letterbox grey
 
 
 def model_input(crops: list[np.ndarray], size: int, scales: list[float]) -> np.ndarray:
-    """RGB crops as the model's (B, 3, size, size) float32 input in 0..1: each resized by its scale, then
-    padded at the right and bottom."""
+    """RGB crops as the model's input: each resized by its scale, then padded at the right and bottom.
+
+    Args:
+        crops: B (h, w, 3) uint8 RGB images.
+        size: the model's square input side in px.
+        scales: B factors (model px per crop px).
+
+    Returns:
+        (B, 3, size, size) float32 in 0..1.
+    """
     import cv2
 
     batch = np.full((len(crops), size, size, 3), PAD_VALUE, dtype=np.uint8)
@@ -52,6 +60,8 @@ MAX_DET = 3000
 def decode(raw: np.ndarray, end2end: bool, conf: float, iou: float, max_det: int = MAX_DET,
            cut: list | None = None) -> list[Detections]:
     """Boxes in input pixels, per image of the batch, after the confidence threshold and class-aware NMS.
+    `raw`: the head's (B, 4 + n_classes, anchors) output (centre x, y, width, height, a score per class), or
+    (B, max_det, 6) rows of x0, y0, x1, y1, score, class for an end-to-end head (`end2end`); px of the input.
 
     `cut`, when given, gets one entry per image that held more symbols than the detector keeps: more than
     `max_det` after NMS, or, for an end-to-end head (a fixed number of outputs, its export's max_det), every

@@ -35,7 +35,15 @@ class MergeRules:
 
 
 def nms(xyxy: np.ndarray, confidence: np.ndarray, class_id: np.ndarray, iou: float) -> np.ndarray:
-    """Class-aware greedy non-maximum suppression. Returns the kept indices, most confident first."""
+    """Class-aware greedy non-maximum suppression.
+
+    Args:
+        xyxy: (n, 4) float px; confidence: (n,) float; class_id: (n,) int.
+        iou: a box is dropped when it overlaps a kept, more confident box of its class by more than this.
+
+    Returns:
+        (k,) int64 indices of the kept boxes, most confident first.
+    """
     if len(xyxy) == 0:
         return np.zeros(0, dtype=np.int64)
     # Classes never suppress each other: shift each class's boxes to a region of its own.

@@ -116,12 +116,14 @@ def parse_transform(text: str | None) -> np.ndarray:
 
 
 def to_skia_matrix(matrix: np.ndarray) -> skia.Matrix:
+    """A (3, 3) affine matrix of an SVG transform (column vectors: [x2, y2, 1] = matrix @ [x, y, 1]) as skia's Matrix."""
     m = skia.Matrix()
     m.setAffine([matrix[0, 0], matrix[1, 0], matrix[0, 1], matrix[1, 1], matrix[0, 2], matrix[1, 2]])
     return m
 
 
 def transformed(path: skia.Path, matrix: np.ndarray) -> skia.Path:
+    """A copy of `path` moved by the (3, 3) affine `matrix`."""
     out = skia.Path(path)
     out.transform(to_skia_matrix(matrix))
     return out

@@ -121,7 +121,14 @@ def box_iou_paired(xyxy_a: np.ndarray, xyxy_b: np.ndarray) -> np.ndarray:
 
 def to_page(xyxy: np.ndarray, origin_xy, scale: float = 1.0) -> np.ndarray:
     """Boxes of a crop (a tile, a measure image, a canvas) in page pixels. The crop starts at `origin_xy` on
-    the page and shows it at `scale` crop px per page px: page = origin + crop / scale."""
+    the page and shows it at `scale` crop px per page px: page = origin + crop / scale.
+
+    Args:
+        xyxy: (n, 4) crop px. origin_xy: (x, y) page px.
+
+    Returns:
+        (n, 4) float64 page px.
+    """
     x0, y0 = origin_xy
     return np.asarray(xyxy, dtype=np.float64) / scale + [x0, y0, x0, y0]
 

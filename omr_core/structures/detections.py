@@ -97,4 +97,5 @@ class Detections:
         return self.xyxy[:, 2:] - self.xyxy[:, :2]
 
     def with_class_ids(self, class_id: np.ndarray) -> "Detections":
+        """The same boxes with other class ids: `class_id` (n,) int (another class list's ids)."""
         return Detections(self.xyxy, class_id, self.confidence, dict(self.data))
