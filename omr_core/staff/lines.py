@@ -43,6 +43,7 @@ class Staff:
     x0: float  # where the lines start and end (px)
     x1: float
     thickness_px: float
+    line_darkness: float = 1.0  # how dark its lines are against the paper where sampled (a blurred photo: less)
 
     def top_y(self, x) -> np.ndarray:
         return np.interp(x, self.knots_x, self.knots_top)
@@ -190,7 +191,8 @@ def _follow(darkness: np.ndarray, x, top, spaces, thickness: float, dark_at: flo
     rows = np.clip(np.round(top[:, None] + np.arange(5)[None] * spaces[:, None]).astype(int)[:, :, None]
                    + np.arange(-1, 2)[None, None], 0, height - 1)
     peak = darkness[rows, np.clip(x.astype(int), 0, width - 1)[:, None, None]].max(axis=2)
-    dark_at = float(np.clip(0.5 * np.median(peak), 0.08, dark_at))
+    line_darkness = float(np.median(peak))
+    dark_at = float(np.clip(0.5 * line_darkness, 0.08, dark_at))
     first, last = float(x.min()), float(x.max())
     for _ in range(6):  # each round carries the lines a little further along their curl
         left, right, extra = _extend(darkness, knots_x, knots_top, knots_space, first, last, space, dark_at,
@@ -200,7 +202,7 @@ def _follow(darkness: np.ndarray, x, top, spaces, thickness: float, dark_at: flo
         knots = sorted(knots + extra)
         knots_x, knots_top, knots_space = (np.array(v) for v in zip(*knots))
         first, last = min(first, float(knots_x[0])), max(last, float(knots_x[-1]))
-    return Staff(knots_x, knots_top, knots_space, float(left), float(right + 1), float(thickness))
+    return Staff(knots_x, knots_top, knots_space, float(left), float(right + 1), float(thickness), line_darkness)
 
 
 def _extend(darkness: np.ndarray, knots_x, knots_top, knots_space, first: float, last: float, space: float,
