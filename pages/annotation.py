@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 from PIL import Image
@@ -11,7 +10,7 @@ from streamlit_drawable_canvas import st_canvas
 from omr_core.annotation.canvas import class_names, from_canvas, replace_in_crop, to_canvas
 from omr_core.annotation.editing import Given, boxes_key, given_now, is_edit
 from omr_core.annotation.export import export_dataset
-from omr_core.annotation.queue import load_predictions, queue, save_predictions, system_uncertainty
+from omr_core.annotation.queue import load_predictions, queue, save_predictions
 from omr_core.annotation.scans import import_scans, list_scans
 from omr_core.annotation.store import (
     STATUSES,
@@ -23,16 +22,17 @@ from omr_core.annotation.store import (
     set_status,
 )
 from omr_core.annotation.systems import find_systems, grid_crops
+from omr_core.annotation.work import (TARGET_SCANS, boxes_per_class, class_choices, detected_as_labels,
+                                      labelled_classes, predicted_labels, remember, saving_status, work_units)
 from omr_core.catalog import load_class_sets
 from omr_core.formats.yolo import format_labels, parse_labels
 from omr_core.structures.problems import ProblemLog
 from omr_core.inference.detector import SymbolDetector, UntrustedModelError, list_registry_models, resolve_model
-from omr_core.formats.images import read_image
+from omr_core.formats.images import DEFAULT_DPI, read_image
 from omr_core.inference.uploads import IMAGE_TYPES, UploadError, save_upload
-from omr_core.structures.detections import Detections
+from omr_core.structures.detections import MIN_CONF
 from omr_core.ui import current_workspace, require_entry
 
-TARGET = (100, 200)  # scans to label for fine-tuning (the plan)
 NAMES = class_names()
 
 require_entry()
@@ -42,7 +42,7 @@ root = ws.real_scans
 
 with st.expander("Import scans", expanded=not list_scans(root)):
     files = st.file_uploader("Images or PDFs", type=list(IMAGE_TYPES), accept_multiple_files=True, key="annot-upload")
-    dpi = st.number_input("Render PDF pages at dpi", 72, 600, 240, step=24, key="annot-dpi")
+    dpi = st.number_input("Render PDF pages at dpi", 72, 600, DEFAULT_DPI, step=24, key="annot-dpi")
     if files and st.button("Import", key="annot-import"):
         saved, names = [], []
         for f in files:
@@ -67,7 +67,8 @@ if not rows:
     st.stop()
 
 done = sum(r["status"] == "done" for r in rows)
-st.progress(min(1.0, done / TARGET[0]), text=f"{done} scans labelled of the {TARGET[0]}-{TARGET[1]} to aim for")
+st.progress(min(1.0, done / TARGET_SCANS[0]),
+            text=f"{done} scans labelled of the {TARGET_SCANS[0]}-{TARGET_SCANS[1]} to aim for")
 
 with st.expander(f"Queue: {len(rows)} scans, least sure first"):
     table = pd.DataFrame(rows)[["id", "source", "page", "status", "boxes", "uncertainty", "wanted"]]
@@ -100,15 +101,11 @@ with st.expander("Pre-label with a model", expanded=predictions is None):
             consent = st.checkbox("I trust this .pt file and allow it to run", key="annot-trust")
         if st.button("Pre-label this scan", key="annot-prelabel", disabled=not (chosen.trusted or consent)):
             try:
-                detector = SymbolDetector.load(model, ws, conf=0.05, trust_pickle=consent)
+                detector = SymbolDetector.load(model, ws, conf=MIN_CONF, trust_pickle=consent)
             except (UntrustedModelError, FileNotFoundError, ValueError) as exc:
                 st.error(str(exc))
                 st.stop()
-            found = detector.detect(image)
-            names = [NAMES.index(n) if n in NAMES else -1 for n in found.data["class_name"]]
-            known = np.array(names) >= 0
-            boxes = Detections(found.xyxy[known], np.array(names)[known], found.confidence[known])
-            save_predictions(root, scan_id, model, boxes, NAMES)
+            save_predictions(root, scan_id, model, detected_as_labels(detector.detect(image), NAMES), NAMES)
             st.rerun()
     else:
         st.info("No registered model: boxes are drawn from scratch.")
@@ -117,26 +114,14 @@ with st.expander("Pre-label with a model", expanded=predictions is None):
 found_here = ProblemLog()
 status = read_status(root, scan_id, found_here)
 edited = [tuple(c) for c in status.get("edited", [])]
-crop_labels, scores = [], []
-for k, crop in enumerate(systems):
-    score = system_uncertainty(predictions, crop) if predictions else None
-    scores.append(score or 0.0)
-    crop_labels.append(f"system {k + 1}" + ("" if score is None else f" · uncertainty {score:.2f}")
-                       + (" · edited" if tuple(crop) in edited else ""))
+units = {unit.index: unit for unit in work_units(systems, predictions, edited)}  # least sure first
 c1, c2 = st.columns([3, 1])
-order = sorted(range(len(systems)), key=lambda k: (tuple(systems[k]) in edited, -scores[k], k))  # least sure first
-system = c1.radio("Work unit (least sure first)", order, format_func=lambda k: crop_labels[k], horizontal=True,
+system = c1.radio("Work unit (least sure first)", list(units), format_func=lambda k: units[k].label, horizontal=True,
                   key=f"annot-system-{scan_id}")
 zoom = c2.slider("Zoom", 2.0, 3.0, 2.0, 0.5, key="annot-zoom")
 crop = tuple(systems[system])
 canvas_key = f"annot-canvas-{scan_id}-{system}-{zoom}"
 given_key = f"annot-given-{canvas_key}"
-
-
-def page_labels_of(text: str) -> Detections:
-    """Boxes of a label text whose class is a DeepScores class (bad lines are reported from the file itself)."""
-    boxes, _ = parse_labels(text, (width, height))
-    return boxes[(boxes.class_id >= 0) & (boxes.class_id < len(NAMES))]
 
 
 # What the canvas reports (read before it is drawn again): an edit is saved against the version it was made on.
@@ -145,10 +130,10 @@ value, unknown = from_canvas(reported, NAMES, crop, zoom) if reported is not Non
 conflict = st.session_state.get("annot-conflict")
 given: Given | None = st.session_state.get(given_key)
 if (conflict is None or conflict["canvas"] != canvas_key) and is_edit(given, boxes_key(value)):
-    state = status["status"] if status["status"] != "todo" else "in progress"
+    given_boxes = labelled_classes(parse_labels(given.text, (width, height))[0], len(NAMES))
     try:
-        save_labels(root, scan_id, format_labels(replace_in_crop(page_labels_of(given.text), value, crop), (width, height)),
-                    state, base_version=given.version, base_text=given.text, edited=sorted({*edited, crop}))
+        save_labels(root, scan_id, format_labels(replace_in_crop(given_boxes, value, crop), (width, height)),
+                    saving_status(status["status"]), base_version=given.version, base_text=given.text, edited=sorted({*edited, crop}))
     except LabelConflict as exc:  # both edits changed the same boxes: the user's are kept, on the canvas and on disk
         conflict = {"canvas": canvas_key, "drawing": reported, "message": str(exc), "value": boxes_key(value)}
         st.session_state["annot-conflict"] = conflict
@@ -162,10 +147,7 @@ for problem in found_here.problems:
 if crop in edited or predictions is None:
     shown = labels
 else:  # not edited yet: the model's boxes, low-confidence ones marked
-    known = [n in NAMES for n in predictions["class"]]
-    shown = Detections(np.asarray(predictions["xyxy"], float).reshape(-1, 4)[known],
-                       [NAMES.index(n) for n, k in zip(predictions["class"], known) if k],
-                       np.asarray(predictions["confidence"], float)[known])
+    shown = predicted_labels(predictions, NAMES)
 drawing = to_canvas(shown, NAMES, crop, zoom)
 here = conflict is not None and conflict["canvas"] == canvas_key
 if here:  # the refused boxes stay on the canvas until the user chooses
@@ -176,8 +158,7 @@ sets = load_class_sets(ws.class_sets_yaml)
 stage_set = st.selectbox("Stage classes first", sorted(sets), index=len(sets) - 1, key="annot-stage")
 recent = st.session_state.setdefault("annot-recent", [])
 search = st.text_input("Search classes", key="annot-search")
-ordered = list(dict.fromkeys([*sets[stage_set].names, *recent, *NAMES]))
-choices = [n for n in ordered if search.lower() in n.lower()] or ordered
+choices = class_choices(list(sets[stage_set].names), recent, NAMES, search)
 if recent:  # the recently used classes, a click away
     st.pills("Recent", recent, key="annot-recent-pick",
              on_change=lambda: st.session_state.update({"annot-class": st.session_state["annot-recent-pick"]})
@@ -185,10 +166,7 @@ if recent:  # the recently used classes, a click away
 if st.session_state.get("annot-class") not in choices:
     st.session_state.pop("annot-class", None)
 label = st.selectbox("Class of new boxes", choices, key="annot-class")
-if label in recent:
-    recent.remove(label)
-recent.insert(0, label)
-del recent[8:]
+remember(recent, label)
 
 crop_image = Image.fromarray(image[crop[1] : crop[3], crop[0] : crop[2]])
 canvas_w, canvas_h = int((crop[2] - crop[0]) * zoom), int((crop[3] - crop[1]) * zoom)
@@ -204,7 +182,7 @@ if here:
     if k2.button("Save my boxes of this work unit over it", key="annot-conflict-mine"):
         mine, _ = from_canvas(conflict["drawing"], NAMES, crop, zoom)
         save_labels(root, scan_id, format_labels(replace_in_crop(labels, mine, crop), (width, height)),
-                    status["status"] if status["status"] != "todo" else "in progress",
+                    saving_status(status["status"]),
                     base_version=status["version"], base_text=saved_text, edited=sorted({*edited, crop}))
         st.session_state.pop("annot-conflict")
         st.session_state.pop(given_key, None)
@@ -229,21 +207,9 @@ for column, (text, new_status) in zip((b1, b2, b3), (("Mark done", "done"), ("Sk
 
 # -- progress per class, and export -------------------------------------------------------------------------
 with st.expander("Boxes per class: real scans and a training set"):
-    counts = {}
-    for r in rows:
-        if r["status"] == "done":
-            ids = read_page_labels(root, r["id"], (r["width"], r["height"]), len(NAMES)).class_id
-            for c in ids:
-                counts[NAMES[c]] = counts.get(NAMES[c], 0) + 1
-    frame = pd.DataFrame({"real scans": pd.Series(counts, dtype="int64")})
     datasets = ws.list_datasets()
-    if datasets:
-        compared = st.selectbox("Training set", datasets, key="annot-train-set")
-        index = ws.dataset(compared) / "index.parquet"
-        if index.is_file():
-            train = pd.read_parquet(index, columns=["class_name"])["class_name"].value_counts()
-            frame = frame.join(train.rename("training set"), how="outer").fillna(0).astype(int)
-    st.dataframe(frame.sort_values(frame.columns[0], ascending=False), key="annot-per-class")
+    compared = st.selectbox("Training set", datasets, key="annot-train-set") if datasets else None
+    st.dataframe(boxes_per_class(root, rows, NAMES, ws.dataset(compared) if compared else None), key="annot-per-class")
 
 with st.expander("Export the labelled scans for fine-tuning"):
     e1, e2, e3 = st.columns(3)

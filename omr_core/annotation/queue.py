@@ -20,15 +20,16 @@ from omr_core.annotation.scans import list_scans
 from omr_core.annotation.store import read_status
 from omr_core.fileio import write_atomic
 from omr_core.structures.boxes import centres_in
-from omr_core.structures.detections import Detections
+from omr_core.structures.detections import MIN_CONF, Detections
 from omr_core.structures.problems import Problem, ProblemLog
 
-MIN_CONF = 0.05
 WANTED_JSON = "wanted.json"  # classes an evaluation asked to label more of
 ORDER = {"in progress": 0, "todo": 1, "done": 2, "skipped": 3}
 
 
 def uncertainty(confidence: np.ndarray) -> float:
+    """How unsure a model is of a set of boxes, 0 (all 0 or 1) to 1 (all 0.5): the mean of 1 - |2c - 1| over the
+    (n,) confidences from MIN_CONF up; 1 when there are none."""
     confidence = np.asarray(confidence, dtype=np.float64)
     confidence = confidence[confidence >= MIN_CONF]
     if len(confidence) == 0:

@@ -33,6 +33,15 @@ def write_index(dataset: Path, parts: list[dict[str, np.ndarray]], names: list[s
     return target
 
 
+def read_class_counts(dataset: Path) -> pd.Series | None:
+    """Boxes per class name over all splits of a converted dataset (every class of its set, zeros included),
+    or None when it has no index; reads only the class column."""
+    path = Path(dataset) / INDEX_FILE
+    if not path.is_file():
+        return None
+    return pd.read_parquet(path, columns=["class_name"])["class_name"].value_counts()
+
+
 @dataclass
 class DatasetIndex:
     root: Path
