@@ -8,12 +8,13 @@ import streamlit as st
 
 from omr_core.evaluation.cases import (ROLES, case_detections, case_drawing, case_table, cell_mask, compare,
                                        confusion_labels, describe_case, filter_mask, image_path, one_row_per_case)
-from omr_core.evaluation.omr_metrics import explain_completeness
 from omr_core.evaluation.run import load_evaluation, training_counts
 from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import FALSE, VERDICTS
+from omr_core.evaluation.viewing import completeness_caption, headline, skipped_warning, verdict_counts
 from omr_core.inference.detector import list_registry_models, resolve_model
 from omr_core.formats.images import read_image
+from omr_core.structures.detections import DEFAULT_CONF
 from omr_core.structures.problems import ProblemLog
 from omr_core.ui import current_workspace, job_banner, require_entry, start_watched
 from omr_core.viz.draw import case_crop, draw_detections, resize_to_width
@@ -41,7 +42,7 @@ with st.expander("New evaluation", expanded=not ws.list_evaluations()):
         model = c1.selectbox("Model", models, key="eval-model")
         dataset = c2.selectbox("Dataset", datasets, key="eval-dataset")
         split = c3.selectbox("Split", ["val", "test", "train"], key="eval-split")
-        conf = c4.number_input("Confidence", 0.01, 0.99, 0.25, 0.05, key="eval-conf")
+        conf = c4.number_input("Confidence", 0.01, 0.99, DEFAULT_CONF, 0.05, key="eval-conf")
         chosen = resolve_model(model, ws)
         consent = False
         if not chosen.trusted:
@@ -86,19 +87,12 @@ name = st.selectbox("Evaluation", names, index=len(names) - 1, key="eval-name")
 summary, boxes = open_evaluation(name)
 st.caption(f"{summary.get('model_name') or summary['model']} on `{summary['dataset']}` ({summary['split']}, "
            f"{summary['images']} images) · verdicts at confidence {summary['conf']} and IoU {summary['iou']}")
-if summary.get("skipped"):
-    st.warning(f"{len(summary['skipped'])} images could not be read and were left out: "
-               + "; ".join(s["reason"] for s in summary["skipped"][:5]))
-row = st.columns(5)
-row[0].metric("mAP@0.5", f"{summary['mAP50']:.3f}")
-row[1].metric("mAP@0.75", f"{summary['mAP75']:.3f}")
-row[2].metric("mAP@0.5:0.95", f"{summary['mAP50-95']:.3f}")
-notes, aligned = summary["note_completeness"], summary["vertical_alignment"]
-row[3].metric("Note completeness", "n/a" if notes["share"] is None else f"{notes['share']:.3f}",
-              help=f"{notes['complete']} of {notes['with_stem']} stemmed noteheads found with their stem")
-row[4].metric("Vertical alignment", "n/a" if aligned["share"] is None else f"{aligned['share']:.3f}",
-              help=f"{aligned['kept_aligned']} of {aligned['aligned_noteheads']} noteheads in onset columns")
-st.caption("Note completeness: " + explain_completeness(notes, summary["classes"]))
+if skipped_warning(summary):
+    st.warning(skipped_warning(summary))
+metrics = headline(summary)
+for column, metric in zip(st.columns(len(metrics)), metrics):
+    column.metric(metric.label, metric.value, help=metric.help)
+st.caption(completeness_caption(summary))
 
 tabs = st.tabs(["Per class", "Confusion", "Failures", "Suggestions", "Compare"], key="eval-tab", on_change="rerun")
 
@@ -141,8 +135,7 @@ with tabs[2]:
         mask = filter_mask(boxes, classes or None, verdicts or None, conf_range, size_range,
                            None if image == "(all)" else image, role=role)
         chosen = boxes[mask]
-        counts = chosen["verdict"].astype(str).value_counts()
-        st.markdown(" · ".join(f"**{v}** {int(counts.get(v, 0))}" for v in VERDICTS) + f" · {len(chosen)} boxes")
+        st.markdown(verdict_counts(chosen["verdict"]))
         order = boxes[one_row_per_case(boxes, mask)].sort_values("confidence", ascending=False, na_position="last")
         shown = order.head(GALLERY)
         grid = st.columns(4)
