@@ -32,18 +32,19 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("YOLO_OFFLINE", "1")
-os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+from omr_core.offline import apply_defaults  # noqa: E402
+
+apply_defaults()  # the one list of offline settings, before anything imports Ultralytics
 
 from bench.convert_bench import _replace_section  # noqa: E402
 from omr_core.formats.deepscores import DeepScoresReader  # noqa: E402
 from omr_core.inference.detector import SymbolDetector, list_registry_models  # noqa: E402
 from omr_core.formats.images import read_image  # noqa: E402
 from omr_core.structures.boxes import box_iou  # noqa: E402
-from omr_core.structures.detections import Detections  # noqa: E402
+from omr_core.structures.detections import DEFAULT_CONF, Detections  # noqa: E402
 
 DATA = ROOT / "bench" / "_data" / "detect"
-CONF = 0.25
+CONF = DEFAULT_CONF
 
 
 def make_pages(n_pages: int, staff_space_px: float, factor: float) -> list[tuple[np.ndarray, Detections]]:

@@ -21,8 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("YOLO_OFFLINE", "1")
-os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+from omr_core.offline import apply_defaults  # noqa: E402
+
+apply_defaults()  # the one list of offline settings, before anything imports Ultralytics
 
 from bench.convert_bench import _replace_section  # noqa: E402
 from omr_core.evaluation.run import evaluate  # noqa: E402
