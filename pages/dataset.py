@@ -114,10 +114,9 @@ with tabs[3]:
     if tabs[3].open:  # only the open tab runs
         if dataset:
             index = DatasetIndex.open(dataset)
-            present = sorted(index.frame["class_name"].dropna().unique().tolist())
             cols = st.columns(3)
-            class_name = cols[0].selectbox("Class", present, key="dataset-gallery-class")
-            split = cols[1].selectbox("Split", ["all", *sorted(index.frame["split"].unique())], key="dataset-gallery-split")
+            class_name = cols[0].selectbox("Class", index.classes(), key="dataset-gallery-class")
+            split = cols[1].selectbox("Split", ["all", *index.splits()], key="dataset-gallery-split")
             seed = cols[2].number_input("Seed", value=0, step=1, key="dataset-gallery-seed")
             if class_name:
                 gallery = class_gallery(index, class_name, None if split == "all" else split, seed=int(seed))

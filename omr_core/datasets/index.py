@@ -61,6 +61,14 @@ class DatasetIndex:
         frame = self.frame if split is None else self.frame[self.frame["split"] == split]
         return sorted(frame["image"].unique().tolist())
 
+    def classes(self) -> list[str]:
+        """The class names that have at least one box, sorted."""
+        return sorted(self.frame["class_name"].dropna().unique().tolist())
+
+    def splits(self) -> list[str]:
+        """The splits that hold a box, sorted."""
+        return sorted(self.frame["split"].unique().tolist())
+
     def class_counts(self, split: str | None = None) -> dict[str, int]:
         """Boxes per class name (in one split, or all)."""
         frame = self.frame if split is None else self.frame[self.frame["split"] == split]
