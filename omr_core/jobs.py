@@ -246,10 +246,16 @@ def run_wrapper(folder: Path) -> int:
 
 
 def list_jobs(jobs_dir: Path, kind: str | None = None) -> list[Job]:
+    """The jobs under `jobs_dir` (of one kind, or all), newest first."""
     if not Path(jobs_dir).is_dir():
         return []
     jobs = [Job(p) for p in sorted(Path(jobs_dir).iterdir(), reverse=True) if (p / "job.json").is_file()]
     return [j for j in jobs if kind is None or j.info.get("kind") == kind]
+
+
+def running_job(jobs_dir: Path, kind: str | None = None) -> Job | None:
+    """The newest running job (of one kind, or any), or None."""
+    return next((j for j in list_jobs(jobs_dir, kind) if j.state() == "running"), None)
 
 
 if __name__ == "__main__":

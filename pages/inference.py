@@ -9,7 +9,7 @@ from omr_core.formats.images import DEFAULT_DPI, ImageInputError, is_pdf, pdf_pa
 from omr_core.inference.detector import SymbolDetector, list_registry_models, resolve_model
 from omr_core.inference.uploads import IMAGE_TYPES, MODEL_TYPES, UploadError, download_name, save_upload
 from omr_core.inference.viewing import detect_file, file_digest, filter_shown, scale_view
-from omr_core.jobs import list_jobs
+from omr_core.jobs import running_job
 from omr_core.registry import available_backends
 from omr_core.structures.detections import DEFAULT_CONF, MIN_CONF
 from omr_core.structures.problems import ProblemLog
@@ -114,8 +114,7 @@ with right:
             st.warning(f"{chosen.path}: {chosen.why}. {PICKLE_RISK}")
             trust = st.checkbox("I trust this .pt file and allow it to run", key="infer-trust-registered")
         if "onnx" not in available and folder.parent == ws.models:
-            running = [j for j in list_jobs(ws.jobs, "export") if j.state() == "running"]
-            if not running and st.button("Export to ONNX (parity-checked)", key="infer-export-start",
+            if running_job(ws.jobs, "export") is None and st.button("Export to ONNX (parity-checked)", key="infer-export-start",
                                          icon=":material/bolt:"):
                 start_watched(ws, JOBS, "export", ["export", name, "--workspace", str(ws.root)], f"export {name}")
                 st.rerun()

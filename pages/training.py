@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from omr_core.catalog import load_class_sets
-from omr_core.jobs import duration_text, list_jobs
+from omr_core.jobs import duration_text, running_job
 from omr_core.training.launch import (MODELS, changed_settings, describe_start, failed_gate_models, measure_args,
-                                     measure_title, preview_stage, stage_table)
+                                     measure_title, measurement, preview_stage, stage_table)
 from omr_core.training.pipeline_check import all_passed, result_rows
 from omr_core.training.plan import REAL_SCANS, PlanError, load_plan
 from omr_core.registry import UntrustedModelError
@@ -83,7 +83,7 @@ with tabs[0]:
             elif recipe.makeable:
                 st.warning(f"Dataset **{stage.dataset}** is not made yet. One click makes it: {recipe.describe()}.",
                            icon=":material/dataset:")
-                making = any(j.state() == "running" for j in list_jobs(ws.jobs, "stage-data"))
+                making = running_job(ws.jobs, "stage-data") is not None
                 if st.button(f"Make {stage.dataset}", key="training-make-data", icon=":material/build:", disabled=making,
                              help="A dataset is being made: one at a time" if making else None):
                     start_watched(ws, JOBS, "stage-data", recipe.cli_args(ws.root), f"make {stage.dataset}")
@@ -107,16 +107,14 @@ with tabs[0]:
                              f"{t.device}; {t.date}).")
             elif recipe.ready:
                 title = measure_title(s)
-                tries = [j for j in list_jobs(ws.jobs, "measure") if j.info.get("title") == title]
-                if tries and tries[0].state() != "running":  # measured once already: never again on its own
-                    st.warning(f"No measured step for these settings: the last measurement {tries[0].state()}"
-                               + (f" ({tries[0].summary()['result']})" if tries[0].summary()["result"] else "") + ".",
-                               icon=":material/timer_off:")
+                measured = measurement(ws.jobs, title)
+                if measured.state == "ended":  # measured once already: never again on its own
+                    st.warning(measured.warning, icon=":material/timer_off:")
                     if st.button("Measure again", key="training-measure-again", icon=":material/timer:"):
                         start_watched(ws, JOBS, "measure", measure_args(preview, ws), title)
                         st.rerun()
                 else:
-                    if not (tries and tries[0].state() == "running"):
+                    if measured.state == "start":
                         start_watched(ws, JOBS, "measure", measure_args(preview, ws), title)
                         st.rerun()
                     st.info("Measuring a training step on this machine for the estimate (about 20 s)…",
@@ -137,7 +135,7 @@ with tabs[0]:
                                        help="Offline logs into the run folder (upload later with wandb sync); online needs a key")
             wandb_key = cols[1].text_input("W&B API key (kept in this session only)", type="password", key="training-wandb-key",
                                            disabled=wandb_mode != "online")
-            training = next((j for j in list_jobs(ws.jobs, "train") if j.state() == "running"), None)
+            training = running_job(ws.jobs, "train")
             if st.button("Start this stage", type="primary", key="training-start", icon=":material/play_arrow:",
                          disabled=training is not None,
                          help=f"{training.info.get('title')} is running: one training at a time" if training else None):

@@ -103,3 +103,16 @@ def test_a_reused_pid_is_not_taken_for_the_job(tmp_path):
     assert Job(folder).state() == "stopped"  # that pid is alive, but it is another process now (this one)
     write_json_atomic(folder / "job.json", {"kind": "drawn", "command": ["x"], "wrapper": me})
     assert Job(folder).state() == "running"  # the same pid and start time: still that process
+
+
+def test_the_running_job_of_a_kind_is_found_and_none_once_it_ends(tmp_path):
+    from omr_core.jobs import running_job
+
+    assert running_job(tmp_path, "drawn") is None
+    job = start_job(tmp_path, "drawn", ["drawn", str(tmp_path / "src"), "--pages", "500"])
+    try:
+        assert running_job(tmp_path, "drawn").folder == job.folder and running_job(tmp_path).folder == job.folder
+        assert running_job(tmp_path, "train") is None
+    finally:
+        job.stop()
+    assert job.wait(20) in ("failed", "stopped") and running_job(tmp_path, "drawn") is None

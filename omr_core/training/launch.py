@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from omr_core.jobs import list_jobs
 from omr_core.training.estimate import Estimate, StepTiming, epochs_within, estimate_run, load_timings, timing_key
 from omr_core.training.plan import Stage, StageSettings, TrainingPlan
 from omr_core.training.stage_data import StageDataRecipe, stage_recipe
@@ -153,6 +154,29 @@ def measure_title(settings: StageSettings) -> str:
     """The title of the job that measures a training step with these settings: one such job per setting."""
     return (f"measure a training step ({settings.model.removesuffix('.yaml')}, {settings.imgsz} px, batch "
             f"{settings.batch}, {settings.device})")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Where measuring a training step with some settings stands: "start" (never tried: start it now),
+    "running", or "ended" (tried and ended without a timing: say so in `warning`; measure again only when asked,
+    so a failing measurement never starts itself over and over)."""
+
+    state: str
+    warning: str | None = None
+
+
+def measurement(jobs_dir, title: str) -> Measurement:
+    """The newest measurement job called `title` (`measure_title`) under `jobs_dir`, as a Measurement."""
+    tries = [j for j in list_jobs(jobs_dir, "measure") if j.info.get("title") == title]
+    if not tries:
+        return Measurement("start")
+    state = tries[0].state()
+    if state == "running":
+        return Measurement("running")
+    result = tries[0].summary()["result"]
+    return Measurement("ended", f"No measured step for these settings: the last measurement {state}"
+                                + (f" ({result})" if result else "") + ".")
 
 
 def failed_gate_models(cards: list[dict], plan: TrainingPlan, stage: Stage) -> list[dict]:

@@ -87,3 +87,33 @@ def test_the_stage_table_is_words_and_numbers(ws):
     assert rows[0]["starts from"] == "scratch (the model YAML)" and rows[1]["starts from"] == "stage 3.1's best model"
     assert all(v is not None for r in rows for v in r.values())
     assert json.dumps(asdict(preview_stage(ws, plan_of(ws), "3.1", False).settings))  # plain values throughout
+
+
+def _measure_job(jobs, name, title, returncode=None, message="", wrapper_started=None):
+    from omr_core.jobs import write_json_atomic
+
+    folder = jobs / name
+    folder.mkdir(parents=True)
+    info = {"kind": "measure", "pid": 0, "started": 1.7e9, "command": [], "title": title}
+    if wrapper_started is not None:  # a job in its first instants: the wrapper started, no worker record yet
+        info["wrapper"] = {"started": wrapper_started}
+    write_json_atomic(folder / "job.json", info)
+    if returncode is not None:
+        (folder / "returncode").write_text(str(returncode))
+    write_json_atomic(folder / "progress.json", {"done": 0, "total": 0, "message": message, "state": "x"})
+
+
+def test_a_measurement_starts_once_and_an_ended_one_waits_to_be_asked(tmp_path):
+    import time
+
+    from omr_core.training.launch import Measurement, measurement
+
+    title = "measure a training step (yolov8n, 640 px, batch 8, cpu)"
+    assert measurement(tmp_path / "jobs", title) == Measurement("start")  # no jobs folder yet
+    _measure_job(tmp_path / "jobs", "20260101-000000-measure-a", "measure a training step (other settings)", 2)
+    assert measurement(tmp_path / "jobs", title) == Measurement("start")  # another setting's job is not this one's
+    _measure_job(tmp_path / "jobs", "20260101-000001-measure-b", title, 2, "out of memory")
+    assert measurement(tmp_path / "jobs", title) == Measurement(
+        "ended", "No measured step for these settings: the last measurement failed (out of memory).")
+    _measure_job(tmp_path / "jobs", "20260101-000002-measure-c", title, wrapper_started=time.time())
+    assert measurement(tmp_path / "jobs", title).state == "running"  # the newest one counts
