@@ -86,20 +86,23 @@ _DETECTOR = _parent(
                    "help": "confidence from which a box counts (an evaluation's verdicts, P/R/F1 and confusion too)"}),
 )
 _MODEL = _parent((("--model",), {"required": True, "help": "a registered model name or a .pt/.onnx path"}))
+_SEED = _parent((("--seed",), {"type": int, "default": 0, "help": "random seed: the same seed writes the same output"}))
 
 
 def _parser() -> argparse.ArgumentParser:
     from omr_core.datasets.convert import ConvertConfig
+    from omr_core.datasets.drawn_pages import DRAWN_PAGES
     from omr_core.rendering.generate import GenerateConfig
+    from omr_core.workflows.default_workspace import FIRST_PAGES
 
     parser = argparse.ArgumentParser(prog="python -m omr_core", description="ScoreEye symbol workbench tools")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    init = sub.add_parser("init", parents=[_WORKSPACE],
-                          help="make the default workspace (drawn pages, converted with every class)")
+    init = sub.add_parser("init", parents=[_WORKSPACE, _SEED],
+                          help="make the default workspace (music21's corpus engraved by Verovio, converted with "
+                               "every class, and the plan's first stage's dataset)")
     init.add_argument("--no-first-stage", action="store_true", help="do not make the plan's first stage's dataset")
-    init.add_argument("--pages", type=int, default=60)
-    init.add_argument("--seed", type=int, default=0)
+    init.add_argument("--pages", type=int, default=FIRST_PAGES, help="pages to engrave (default: %(default)s)")
 
     add_options(sub.add_parser("convert", help="DeepScoresV2 folder -> YOLO dataset with validation reports"),
                 ConvertConfig)
@@ -107,24 +110,21 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a converted YOLO set and print its problems")
     validate.add_argument("dataset")
 
-    sample = sub.add_parser("sample", help="write the visual sample report of a converted set")
+    sample = sub.add_parser("sample", parents=[_SEED], help="write the visual sample report of a converted set")
     sample.add_argument("dataset")
     sample.add_argument("--n", type=int, default=100)
-    sample.add_argument("--seed", type=int, default=0)
 
     add_options(sub.add_parser("generate", help="engrave music21's corpus with Verovio into a DeepScores-format folder"),
                 GenerateConfig)
 
-    scan = sub.add_parser("scan", help="write a scan-like variant of a DeepScores-format folder (boxes moved with the page)")
+    scan = sub.add_parser("scan", parents=[_SEED], help="write a scan-like variant of a DeepScores-format folder (boxes moved with the page)")
     scan.add_argument("source")
     scan.add_argument("output")
     scan.add_argument("--preset", default=SCAN_PRESETS[0], choices=SCAN_PRESETS)
-    scan.add_argument("--seed", type=int, default=0)
 
-    boxcheck = sub.add_parser("boxcheck", help="measure generated boxes against each symbol's own ink, per font and class")
+    boxcheck = sub.add_parser("boxcheck", parents=[_SEED], help="measure generated boxes against each symbol's own ink, per font and class")
     boxcheck.add_argument("--pieces", type=int, default=2, help="pieces per font (first page of each)")
     boxcheck.add_argument("--fonts", nargs="*", default=None)
-    boxcheck.add_argument("--seed", type=int, default=0)
     boxcheck.add_argument("--json", help="also write the summary here")
 
     train = sub.add_parser("train", help="run (or resume) the training described by RUN_DIR/run.json")
@@ -162,10 +162,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--model", default="yolov8n.yaml")
     check.add_argument("--json", help="also write the results here")
 
-    drawn = sub.add_parser("drawn", help="write a DeepScores-format folder of simple drawn pages")
+    drawn = sub.add_parser("drawn", parents=[_SEED], help="write a DeepScores-format folder of simple drawn pages")
     drawn.add_argument("folder")
-    drawn.add_argument("--pages", type=int, default=60)
-    drawn.add_argument("--seed", type=int, default=0)
+    drawn.add_argument("--pages", type=int, default=DRAWN_PAGES, help="pages to draw (default: %(default)s)")
 
     detect = sub.add_parser("detect", parents=[_MODEL, _WORKSPACE, _DETECTOR, _TRUST],
                             help="detect symbols in images or PDF pages (tiled) and write JSON")

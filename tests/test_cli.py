@@ -58,3 +58,18 @@ def test_detect_and_evaluate_from_the_cli(evaluated_workspace, page_path, tmp_pa
     assert main(["evaluate", name, "engraved", "--split", "val", "--workspace", str(ws.root)]) == 0
     assert f"{name}-engraved-val" in ws.list_evaluations()  # a dotted model name stays whole
     assert "mAP50" in capsys.readouterr().out
+
+
+def test_an_option_several_commands_share_is_one_declaration():
+    """--workspace, --trust-pickle, --backend, --conf and --seed come from one parent parser each (convert and
+    generate take theirs from their config dataclasses): a command that spells one again fails here."""
+    import argparse
+
+    from omr_core.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for flag in ("--workspace", "--trust-pickle", "--backend", "--conf", "--seed"):
+        declared = {id(action) for name, command in sub.choices.items() if name not in ("convert", "generate")
+                    for action in command._actions if flag in action.option_strings}
+        assert len(declared) == 1, f"{flag} is declared {len(declared)} times"
+    assert sub.choices["init"].parse_args([]).pages == sub.choices["drawn"].parse_args(["f"]).pages == 60

@@ -217,7 +217,10 @@ def _rest(page: _Page, rng, lines, x, s):
         page.stamp("restHalf", (x - 2, y - 0.6 * s, x + 1.3 * s, y + 2), _rect((x, y - 0.5 * s, x + 1.2 * s, y)))
 
 
-def make_drawn_source(folder: Path | str, n_pages: int = 60, seed: int = 0, test_fraction: float = 0.1,
+DRAWN_PAGES = 60  # a folder of drawn pages, unless told otherwise
+
+
+def make_drawn_source(folder: Path | str, n_pages: int = DRAWN_PAGES, seed: int = 0, test_fraction: float = 0.1,
                       wh: tuple[int, int] = PAGE_WH, progress=None) -> Path:
     """Write a DeepScores-format folder: `images/*.png`, `deepscores_train.json`, `deepscores_test.json`.
 

@@ -17,7 +17,10 @@ from omr_core.training.stage_data import make_stage_dataset, stage_recipe
 from omr_core.workspace import DEFAULT_DATASET, Workspace
 
 
-def make_default(ws: Workspace, n_pages: int = 60, seed: int = 0, progress=None, first_stage: bool = True,
+FIRST_PAGES = 60  # pages a first start engraves: enough for the first stage's train and val splits, minutes on a CPU
+
+
+def make_default(ws: Workspace, n_pages: int = FIRST_PAGES, seed: int = 0, progress=None, first_stage: bool = True,
                  has_gpu: bool | None = None) -> Path:
     """First start: pages engraved from music21's corpus (DeepScores format), converted with every class, and
     (`first_stage`) the dataset the training plan's first stage trains on, so it can start at once.
