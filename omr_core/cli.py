@@ -465,9 +465,7 @@ def _detect(args) -> int:
         pages = range(pdf_page_count(name)) if is_pdf(Path(name)) else [0]
         for page in pages:
             run = detector.run(name, page=page, dpi=args.dpi, staff_space_px=args.staff_space, scale=args.scale)
-            entry = detector.to_json(run.detections, run.image_wh, name)
-            entry.update(page=page + 1, **run.summary())
-            results.append(entry)
+            results.append(detector.run_json(run, name, page))
             print(f"{name} page {page + 1}: {len(run.detections)} symbols, {len(run.tiles_xyxy)} tiles, "
                   f"{run.timings_ms['total']:.0f} ms; {run.rescale.describe()}", file=sys.stderr)
     text = json.dumps(results if len(results) > 1 else results[0], indent=1)

@@ -180,8 +180,7 @@ with key_column:  # the legend beside the picture it explains
     st.dataframe(legend.style.apply(lambda row: ["", f"background-color: {row['colour']}; color: {row['colour']}", ""],
                                     axis=1), hide_index=True, key="infer-counts",
                  column_config={"colour": st.column_config.TextColumn("colour", width="small")})
-document = detector.to_json(shown, run.image_wh, original_name)
-document.update(page=page + 1, conf=conf, **run.summary())
+document = detector.run_json(run, original_name, page, shown, conf=conf)
 st.download_button("Download JSON", json.dumps(document, indent=1), key="infer-download", mime="application/json",
                    file_name=download_name(original_name, page + 1 if is_pdf(image_path) else None),
                    icon=":material/download:")

@@ -295,6 +295,15 @@ class SymbolDetector:
             "symbols": detections_json(detections, self.names),
         }
 
+    def run_json(self, run: DetectionRun, source: str | None = None, page: int = 0,
+                 detections: Detections | None = None, **extra) -> dict:
+        """One page's detection as the JSON `detect` writes and the Inference page downloads: `to_json` of the
+        run's boxes (or of `detections`, the ones a user kept), the 1-based page, `extra` fields, and the run's
+        summary (scale, tiles, timings)."""
+        document = self.to_json(run.detections if detections is None else detections, run.image_wh, source)
+        document.update(page=page + 1, **extra, **run.summary())
+        return document
+
 
 def detections_json(detections: Detections, names: dict[int, str]) -> list[dict]:
     conf = detections.confidence if detections.confidence is not None else np.ones(len(detections))

@@ -128,6 +128,11 @@ def test_json_output_carries_every_box(detector, page_path):
     first = document["symbols"][0]
     assert set(first) == {"xyxy", "class_id", "class_name", "confidence"}
     assert first["class_name"] == detector.names[first["class_id"]]
+    kept = run.detections[run.detections.confidence >= 0.5]
+    page = json.loads(json.dumps(detector.run_json(run, "p.pdf", 2, kept, conf=0.5)))  # what the Inference page downloads
+    assert (page["page"], page["conf"], page["source"], len(page["symbols"])) == (3, 0.5, "p.pdf", len(kept))
+    assert page["tiles"] == len(run.tiles_xyxy) and page["rescale"] == run.rescale.to_dict()
+    assert len(detector.run_json(run)["symbols"]) == len(run.detections)
 
 
 def test_bad_inputs_are_refused_with_the_file_named(detector, tmp_path):
