@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -11,7 +10,8 @@ from omr_core.evaluation.cases import (ROLES, case_detections, case_drawing, cas
 from omr_core.evaluation.run import load_evaluation, training_counts
 from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import FALSE, VERDICTS
-from omr_core.evaluation.viewing import completeness_caption, headline, skipped_warning, verdict_counts
+from omr_core.evaluation.viewing import (completeness_caption, headline, image_names, largest_box_px, skipped_warning,
+                                         verdict_counts)
 from omr_core.inference.detector import list_registry_models, resolve_model
 from omr_core.formats.images import read_image
 from omr_core.structures.detections import DEFAULT_CONF
@@ -129,9 +129,9 @@ with tabs[2]:
         f3, f4, f5 = st.columns(3)
         conf_range = f3.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="eval-f-conf",
                                help="Ground truth has no confidence: it shows while the range starts at 0")
-        biggest = float(np.ceil(boxes["size"].max())) if len(boxes) else 1.0
+        biggest = largest_box_px(boxes)
         size_range = f4.slider("Box size (px, square root of the area)", 0.0, biggest, (0.0, biggest), key="eval-f-size")
-        image = f5.selectbox("Image", ["(all)", *sorted(boxes["image"].astype(str).unique())], key="eval-f-image")
+        image = f5.selectbox("Image", ["(all)", *image_names(boxes)], key="eval-f-image")
         mask = filter_mask(boxes, classes or None, verdicts or None, conf_range, size_range,
                            None if image == "(all)" else image, role=role)
         chosen = boxes[mask]
@@ -148,7 +148,7 @@ with tabs[2]:
         if len(order) < len(chosen):
             st.caption("A misread box shows once, as its prediction: its ground truth (an FN) is the same case.")
         if len(shown):
-            jump = st.selectbox("Open a full image", sorted(shown["image"].astype(str).unique()), key="eval-jump")
+            jump = st.selectbox("Open a full image", image_names(shown), key="eval-jump")
             picture = picture_of(str(image_path(summary, jump)))
             on_image = boxes[(boxes["image"] == jump) & mask]
             drawn = draw_detections(picture, case_detections(on_image, summary["classes"]), summary["classes"])

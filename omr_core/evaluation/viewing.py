@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from omr_core.evaluation.omr_metrics import explain_completeness
@@ -49,6 +50,16 @@ def skipped_warning(summary: dict, shown: int = 5) -> str | None:
     if not skipped:
         return None
     return f"{len(skipped)} images could not be read and were left out: " + "; ".join(s["reason"] for s in skipped[:shown])
+
+
+def largest_box_px(boxes: pd.DataFrame) -> float:
+    """The size slider's end: the largest box's size (px, square root of its area) rounded up; 1 with no box."""
+    return float(np.ceil(boxes["size"].max())) if len(boxes) else 1.0
+
+
+def image_names(boxes: pd.DataFrame) -> list[str]:
+    """The images the boxes of an evaluation (or a selection of them) lie on, sorted."""
+    return sorted(boxes["image"].astype(str).unique())
 
 
 def verdict_counts(verdicts: pd.Series) -> str:

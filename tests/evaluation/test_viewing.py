@@ -3,7 +3,8 @@ images left out, the verdict counts."""
 
 import pandas as pd
 
-from omr_core.evaluation.viewing import Metric, completeness_caption, headline, skipped_warning, verdict_counts
+from omr_core.evaluation.viewing import (Metric, completeness_caption, headline, image_names, largest_box_px,
+                                         skipped_warning, verdict_counts)
 
 NOTES = {"share": 0.75, "complete": 3, "with_stem": 4, "stem_missed": 1, "head_missed": 0, "without_stem": 0}
 SUMMARY = {"mAP50": 0.91234, "mAP75": 0.5, "mAP50-95": 0.4321, "note_completeness": NOTES, "classes": ["stem"],
@@ -34,3 +35,9 @@ def test_verdict_counts_name_every_verdict_even_at_zero():
     assert verdict_counts(pd.Series(pd.Categorical(["TP", "FN", "FN"]))) == (
         "**TP** 1 · **FP-background** 0 · **FP-duplicate** 0 · **FP-localisation** 0 · **misclassification** 0 · "
         "**FN** 2 · 3 boxes")
+
+
+def test_the_size_slider_ends_at_the_largest_box_and_images_are_listed_once():
+    boxes = pd.DataFrame({"size": [3.2, 17.01, 5.0], "image": pd.Categorical(["b.png", "a.png", "b.png"])})
+    assert largest_box_px(boxes) == 18.0 and largest_box_px(boxes.iloc[:0]) == 1.0
+    assert image_names(boxes) == ["a.png", "b.png"]
