@@ -5,8 +5,8 @@ import streamlit as st
 
 from omr_core.catalog import load_class_sets
 from omr_core.jobs import duration_text, running_job
-from omr_core.training.launch import (MODELS, changed_settings, describe_start, failed_gate_models, measure_args,
-                                     measure_title, measurement, preview_stage, stage_table)
+from omr_core.training.launch import (changed_settings, describe_start, failed_gate_models, measure_args, measure_title,
+                                     measurement, model_choices, preview_stage, stage_table)
 from omr_core.training.pipeline_check import all_passed, result_rows
 from omr_core.training.plan import REAL_SCANS, PlanError, load_plan
 from omr_core.registry import UntrustedModelError
@@ -54,8 +54,9 @@ with tabs[0]:
             # -- the settings of this run: the plan's on this machine, changed here for this run only
             c = st.columns(4)
             from_yaml = stage.start_from == "none"
-            model = c[0].selectbox("Model", sorted({plan_settings.model, *MODELS}), key=f"training-model-{stage.name}",
-                                   index=sorted({plan_settings.model, *MODELS}).index(plan_settings.model),
+            models_offered = model_choices(plan_settings)
+            model = c[0].selectbox("Model", models_offered, key=f"training-model-{stage.name}",
+                                   index=models_offered.index(plan_settings.model),
                                    disabled=not from_yaml,
                                    help="Built from its YAML; a stage that starts from earlier weights keeps their model")
             imgsz = c[1].number_input("Image size (px)", 64, 4096, plan_settings.imgsz, step=32,

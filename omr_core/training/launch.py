@@ -150,6 +150,11 @@ def changed_settings(settings: StageSettings, **chosen) -> dict:
     return {k: v for k, v in chosen.items() if v != getattr(settings, k)}
 
 
+def model_choices(settings: StageSettings) -> list[str]:
+    """The models the page offers for a run, sorted: the known YAMLs and the plan's own (which may be none of them)."""
+    return sorted({settings.model, *MODELS})
+
+
 def measure_title(settings: StageSettings) -> str:
     """The title of the job that measures a training step with these settings: one such job per setting."""
     return (f"measure a training step ({settings.model.removesuffix('.yaml')}, {settings.imgsz} px, batch "

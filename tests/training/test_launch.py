@@ -117,3 +117,12 @@ def test_a_measurement_starts_once_and_an_ended_one_waits_to_be_asked(tmp_path):
         "ended", "No measured step for these settings: the last measurement failed (out of memory).")
     _measure_job(tmp_path / "jobs", "20260101-000002-measure-c", title, wrapper_started=time.time())
     assert measurement(tmp_path / "jobs", title).state == "running"  # the newest one counts
+
+
+def test_the_models_offered_are_the_known_ones_and_the_plans_own():
+    from omr_core.training.launch import MODELS, model_choices
+    from omr_core.training.plan import StageSettings
+
+    assert model_choices(StageSettings(model="yolov8n.yaml")) == sorted(MODELS)
+    offered = model_choices(StageSettings(model="my-net.yaml"))
+    assert offered == sorted([*MODELS, "my-net.yaml"]) and len(offered) == len(MODELS) + 1
