@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omr_core.config_args import add_options, config_from_args
+from omr_core.datasets.scan_noise import DEFAULT_PRESET as DEFAULT_SCAN_PRESET
 from omr_core.datasets.scan_noise import PRESETS as SCAN_PRESETS
 from omr_core.fileio import Busy, write_atomic
 from omr_core.formats.images import DEFAULT_DPI
@@ -120,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", parents=[_SEED], help="write a scan-like variant of a DeepScores-format folder (boxes moved with the page)")
     scan.add_argument("source")
     scan.add_argument("output")
-    scan.add_argument("--preset", default=SCAN_PRESETS[0], choices=SCAN_PRESETS)
+    scan.add_argument("--preset", default=DEFAULT_SCAN_PRESET, choices=SCAN_PRESETS)
 
     boxcheck = sub.add_parser("boxcheck", parents=[_SEED], help="measure generated boxes against each symbol's own ink, per font and class")
     boxcheck.add_argument("--pieces", type=int, default=2, help="pieces per font (first page of each)")

@@ -51,7 +51,8 @@ import numpy as np
 from omr_core.datasets.tiling import CutRule
 from omr_core.structures.boxes import BoxMode, convert
 
-PRESETS = ("phone", "scan", "light")  # ScanConfig.preset's names
+DEFAULT_PRESET = "phone"  # every effect on, as on the real phone photo the levels were checked against
+PRESETS = (DEFAULT_PRESET, "scan", "light")  # ScanConfig.preset's names, the default first
 EFFECTS = ("ink", "geometry", "blur", "contrast", "paper", "lighting", "vignette", "shadow", "noise", "gamma", "jpeg")
 
 # Low-frequency fields (lighting, vignette, shadow, mottling) vary over hundreds of pixels: computed at 1/8

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from omr_core.datasets.convert import find_annotation_files, image_folder
-from omr_core.datasets.scan_noise import ScanConfig, ScanResult, scan_page
+from omr_core.datasets.scan_noise import DEFAULT_PRESET, ScanConfig, ScanResult, scan_page
 from omr_core.fileio import staged_folder
 from omr_core.formats.deepscores import DeepScoresReader, write_deepscores
 from omr_core.structures.detections import Detections
@@ -45,7 +45,7 @@ def scan_record(pixels: np.ndarray, record: ImageRecord, preset: str, seed: int,
     return result, scanned
 
 
-def make_scan_variant(source: str | Path, output: str | Path, preset: str = "phone", seed: int = 0,
+def make_scan_variant(source: str | Path, output: str | Path, preset: str = DEFAULT_PRESET, seed: int = 0,
                       progress: Callable[[int, int, str], None] | None = None) -> Path:
     source, output = Path(source), Path(output)
     if output.resolve() == source.resolve():
@@ -82,7 +82,7 @@ def _only_deepscores_folders(output: Path) -> None:
                               f"choose another folder for the scan variant")
 
 
-def preview(source: str | Path, page_index: int, preset: str = "phone", seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+def preview(source: str | Path, page_index: int, preset: str = DEFAULT_PRESET, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
     """Page `page_index` of a DeepScores-format folder, clean and scan-like, each (h, w, 3) RGB with its boxes
     drawn, and the page's file name: what the variant would make of it."""
     from omr_core.viz.draw import draw_detections
