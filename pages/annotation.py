@@ -121,6 +121,7 @@ with prelabel_box.expander("Pre-label with a model", expanded=predictions is Non
     else:
         st.info("No registered model: boxes are drawn from scratch.")
 
+read_page_labels(root, scan_id, (width, height), len(NAMES), found_here)  # lines that cannot be read, named
 for problem in found_here.problems:
     st.warning(str(problem))
 
@@ -197,8 +198,8 @@ else:
     left, right = st.columns([1, 2.4])
     regions = [u.xyxy for u in units]
     left.image(draw_regions(image, regions, [str(k + 1) for k in range(len(units))],
-                            [STATE_RGB[s] for s in states], max_width=600, highlight=unit),
-               caption=f"{page_units.note}. Grey: not seen, blue: seen, orange: edited, green: reviewed.")
+                            [STATE_RGB[s] for s in states], max_width=600, highlight=unit))
+    left.caption(f"{page_units.note}. Grey: not seen, blue: seen, orange: edited, green: reviewed.")
     scores = [unit_uncertainty(predictions, units, k) if predictions else None for k in range(len(units))]
     right.radio(f"Work unit ({counts['reviewed']} of {counts['units']} reviewed)", list(range(len(units))),
                 key=unit_key, format_func=lambda k: f"{k + 1}. {units[k].name} · {states[k]}"
