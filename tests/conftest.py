@@ -77,6 +77,28 @@ def evaluated_workspace(tmp_path_factory, engraved):
     return ws
 
 
+@pytest.fixture(scope="session")
+def prelabelled_photo(tmp_path_factory):
+    """A workspace holding the real phone photo (tabi.jpg) imported and pre-labelled by the bundled model, as the
+    page's "Pre-label this page" job does it (`python -m omr_core prelabel`); returns (workspace, scan id, what
+    the job printed). Copy it before changing it: it is shared."""
+    import contextlib
+    import io
+
+    from omr_core.annotation.scans import import_scans
+    from omr_core.cli import main
+    from omr_core.inference.detector import BUNDLED_MODELS
+    from omr_core.workspace import Workspace
+
+    ws = Workspace.open(tmp_path_factory.mktemp("prelabelled-ws"))
+    scan_id = import_scans(ws.real_scans, [DATA / "tabi.jpg"]).added[0]
+    model = min(BUNDLED_MODELS.glob("*/card.json")).parent.name
+    said = io.StringIO()
+    with contextlib.redirect_stderr(said):
+        assert main(["prelabel", scan_id, "--model", model, "--workspace", str(ws.root)]) == 0, said.getvalue()
+    return ws, scan_id, said.getvalue()
+
+
 # Engraved pages that know their systems: each staff's Verovio system, as engraved, and the page's phone
 # variant (the scan-noise "phone" preset) with the staves' and noteheads' boxes moved along.
 
