@@ -151,9 +151,10 @@ function draw() {
     const text = b.label + (b.unsure ? " (unsure)" : "");  // the one label drawn: the selected box's
     ctx.font = "13px 'Source Sans Pro', 'DejaVu Sans', sans-serif";
     const tw = ctx.measureText(text).width + 8, ty = y > 20 ? y - 19 : y + h + 3;
-    ctx.fillStyle = "rgba(255,255,255,0.92)"; ctx.fillRect(x, ty, tw, 17);
-    ctx.strokeStyle = colour(b.label); ctx.strokeRect(x, ty, tw, 17);
-    ctx.fillStyle = "#262730"; ctx.fillText(text, x + 4, ty + 13);
+    const tx = Math.max(0, Math.min(x, S.imageWH[0] * S.scale - tw)); // a box at the right edge: its label inside
+    ctx.fillStyle = "rgba(255,255,255,0.92)"; ctx.fillRect(tx, ty, tw, 17);
+    ctx.strokeStyle = colour(b.label); ctx.strokeRect(tx, ty, tw, 17);
+    ctx.fillStyle = "#262730"; ctx.fillText(text, tx + 4, ty + 13);
   }
 }
 
@@ -283,9 +284,12 @@ window.addEventListener("mousemove", (event) => {
     if (k >= 0) {
       const b = S.boxes[k];
       tip.textContent = b.label + (b.unsure ? " (unsure)" : "");
-      tip.style.left = (p.sx + 14) + "px";  // the tip scrolls with the canvas inside the view
-      tip.style.top = (p.sy + 12) + "px";
       tip.style.display = "block";
+      // beside the pointer, inside the visible part of the view (the tip scrolls with the canvas)
+      const right = p.sx + 14 + tip.offsetWidth > view.scrollLeft + view.clientWidth;
+      const below = p.sy + 12 + tip.offsetHeight > view.scrollTop + view.clientHeight;
+      tip.style.left = (right ? p.sx - 10 - tip.offsetWidth : p.sx + 14) + "px";
+      tip.style.top = (below ? p.sy - 8 - tip.offsetHeight : p.sy + 12) + "px";
     } else {
       tip.style.display = "none";
     }
