@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from omr_core.fileio import Busy, write_atomic
 from omr_core.jobs import ProgressFile
+from omr_core.staff.rescale import CANONICAL_STAFF_SPACE_PX
 
 if TYPE_CHECKING:
     from omr_core.datasets.convert import ConvertConfig
@@ -137,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     stage_data.add_argument("name", help="stage name (3.1, 3.2, noise...)")
     stage_data.add_argument("--workspace")
     stage_data.add_argument("--tile", type=int, help="tile size in px (default: the stage's imgsz on this machine)")
+    stage_data.add_argument("--staff-space", type=float, default=CANONICAL_STAFF_SPACE_PX,
+                            help="resize pages to this staff space first, in px (default %(default)s, the canonical "
+                                 "one; 0 keeps each page's own)")
 
     measure = sub.add_parser("measure-step", help="time a training step here (for the Training page's estimates)")
     measure.add_argument("dataset", help="a YOLO dataset folder (its training images are used)")
@@ -419,7 +423,8 @@ def _stage_data(args) -> int:
     ws = Workspace.open(args.workspace)
     plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
     stage = plan.stage(args.name)
-    recipe = stage_recipe(ws, stage, plan.settings_for(stage, has_gpu=gpu_available()), args.tile)
+    recipe = stage_recipe(ws, stage, plan.settings_for(stage, has_gpu=gpu_available()), args.tile,
+                          args.staff_space)
     progress = _Progress(f"stage {stage.name} data")
     output = make_stage_dataset(ws, recipe, progress)
     progress.close()

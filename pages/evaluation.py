@@ -10,6 +10,7 @@ from omr_core.catalog import load_class_sets
 from omr_core.evaluation.actions import APPLICABLE, apply, describe_action
 from omr_core.evaluation.cases import (ROLES, case_crop, case_table, cell_mask, compare, describe_case, filter_mask,
                                        image_path, one_row_per_case)
+from omr_core.evaluation.omr_metrics import explain_completeness
 from omr_core.evaluation.run import load_evaluation, training_counts
 from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import FALSE, VERDICTS
@@ -101,6 +102,7 @@ row[3].metric("Note completeness", "n/a" if notes["share"] is None else f"{notes
               help=f"{notes['complete']} of {notes['with_stem']} stemmed noteheads found with their stem")
 row[4].metric("Vertical alignment", "n/a" if aligned["share"] is None else f"{aligned['share']:.3f}",
               help=f"{aligned['kept_aligned']} of {aligned['aligned_noteheads']} noteheads in onset columns")
+st.caption("Note completeness: " + explain_completeness(notes, summary["classes"]))
 
 tabs = st.tabs(["Per class", "Confusion", "Failures", "Suggestions", "Compare"], key="eval-tab", on_change="rerun")
 

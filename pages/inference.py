@@ -65,6 +65,12 @@ with left:
         except ImageInputError as exc:
             st.error(str(exc))
             image_path = None
+    scale_mode = st.radio("Staff space", ["Measure it", "I know it", "Native scale"], horizontal=True,
+                          key="infer-scale-mode",
+                          help="The model reads symbols at the staff space it was trained at: the image is resized "
+                               "to it, measured from the staff lines, or from the value you give")
+    given_space = st.number_input("This image's staff space (px, line to line)", 3.0, 300.0, 17.0, 0.5,
+                                  key="infer-staff-space") if scale_mode == "I know it" else None
 
 # -- the model ---------------------------------------------------------------------------------------------
 PICKLE_RISK = ("A .pt file is a Python pickle: loading it runs code from it. Load one only from a source you "
@@ -129,13 +135,13 @@ model_path = Path(options[model_key]["dir"]) if model_key in options else Path(m
 try:
     detector = load_detector(str(ws.root), model_key, backend, trust, model_path.stat().st_mtime)
     digest = hashlib.sha256(image_path.read_bytes()).hexdigest()[:16]
-    key = "-".join(str(part) for part in (digest, page, dpi, model_key, backend))
+    key = "-".join(str(part) for part in (digest, page, dpi, model_key, backend, scale_mode, given_space))
     if st.session_state.get("infer-key") != key:
         with st.spinner("Detecting..."):
             started = time.perf_counter()
             image = read_image(image_path, page, dpi)  # decoded once: drawn below and detected here
             read_ms = (time.perf_counter() - started) * 1e3
-            run = detector.run(image)
+            run = detector.run(image, staff_space_px=given_space, scale=1.0 if scale_mode == "Native scale" else None)
             run.timings_ms["load"] = round(run.timings_ms["load"] + read_ms, 2)
             run.timings_ms["total"] = round(run.timings_ms["total"] + read_ms, 2)
         st.session_state.update({"infer-key": key, "infer-run": run, "infer-image": image})
@@ -156,7 +162,23 @@ shown = found[(found.confidence >= conf) & np.isin(found.data["class_name"], sho
 width, height = run.image_wh
 st.caption(f"{width}x{height} px · {len(run.tiles_xyxy)} tile{'s' if len(run.tiles_xyxy) > 1 else ''} of "
            f"{detector.tile_px} px · {detector.model_path.name} ({backend}) · {len(shown)} of {len(found)} boxes shown")
-timing = st.columns(5)
+# -- the scale it was read at
+plan = run.rescale
+sizes = st.columns(3)
+sizes[0].metric("Staff space", f"{plan.measured_px:.2f} px" if plan.measured_px else "not found",
+                help="Measured from the staff lines" if plan.source == "measured" else plan.source)
+sizes[1].metric("Read at", f"x{plan.factor:.2f}" if not plan.identity else "native scale",
+                help=f"The model's staff space is {detector.staff_space_px:.1f} px" if detector.staff_space_px else
+                "The model records no staff space")
+if run.staff_space is not None and run.staff_space.found:
+    sizes[2].metric("Measurement confidence", f"{run.staff_space.confidence:.2f}",
+                    help=f"{run.staff_space.samples:,} five-line samples")
+st.caption(plan.describe()[0].upper() + plan.describe()[1:] + ".")
+if plan.identity and plan.source not in ("measured", "given staff space", "given scale") and detector.staff_space_px:
+    st.warning(f"{plan.describe()}. Give the staff space above if you know it.", icon=":material/straighten:")
+if run.tiles_full:
+    st.warning(f"{run.tiles_full} tile(s) held more symbols than the model keeps: some boxes were lost.")
+timing = st.columns(len(run.timings_ms))
 for column, (label, value) in zip(timing, run.timings_ms.items()):
     column.metric(f"{label} (ms)", f"{value:.0f}")
 
@@ -171,7 +193,7 @@ with key_column:  # the legend beside the picture it explains
                                     axis=1), hide_index=True, key="infer-counts",
                  column_config={"colour": st.column_config.TextColumn("colour", width="small")})
 document = detector.to_json(shown, run.image_wh, original_name)
-document.update(page=page + 1, conf=conf, timings_ms=run.timings_ms)
+document.update(page=page + 1, conf=conf, **run.summary())
 st.download_button("Download JSON", json.dumps(document, indent=1), key="infer-download", mime="application/json",
                    file_name=download_name(original_name, page + 1 if is_pdf(image_path) else None),
                    icon=":material/download:")

@@ -36,7 +36,7 @@ def note_completeness(gt: Flat, gt_names: np.ndarray, verdicts: Verdicts, touch_
     heads = np.flatnonzero(_stemmed_heads(gt_names))
     stems = np.flatnonzero(gt_names.astype(str) == "stem")
     found = verdicts.gt_verdict == "TP"
-    eligible = complete = 0
+    eligible = complete = head_missed = stem_missed = 0
     for image in np.unique(gt.image[heads]):
         h = heads[gt.image[heads] == image]
         s = stems[gt.image[stems] == image]
@@ -53,8 +53,30 @@ def note_completeness(gt: Flat, gt_names: np.ndarray, verdicts: Verdicts, touch_
         stem_of = s[distance.argmin(axis=1)]
         eligible += int(has.sum())
         complete += int((has & found[h] & found[stem_of]).sum())
+        head_missed += int((has & ~found[h]).sum())
+        stem_missed += int((has & found[h] & ~found[stem_of]).sum())
     return {"noteheads": len(heads), "with_stem": eligible, "complete": complete,
-            "share": complete / eligible if eligible else None, "without_stem": len(heads) - eligible}
+            "share": complete / eligible if eligible else None, "without_stem": len(heads) - eligible,
+            "head_missed": head_missed, "stem_missed": stem_missed}
+
+
+def explain_completeness(notes: dict, model_classes: list[str]) -> str:
+    """Why note completeness is what it is, in one or two sentences (the Evaluation page shows it)."""
+    if notes.get("share") is None:
+        return "No stemmed notehead in the ground truth of this split: nothing to measure."
+    parts = []
+    if "stem" not in model_classes:
+        parts.append("The model has no stem class, so no note can be complete")
+    missed_stems, missed_heads = notes.get("stem_missed", 0), notes.get("head_missed", 0)
+    incomplete = notes["with_stem"] - notes["complete"]
+    if incomplete:
+        parts.append(f"{incomplete:,} of {notes['with_stem']:,} stemmed noteheads are incomplete: "
+                     f"{missed_stems:,} were found without their stem, {missed_heads:,} were not found themselves")
+    else:
+        parts.append(f"All {notes['with_stem']:,} stemmed noteheads were found with their stem")
+    if notes.get("without_stem"):
+        parts.append(f"{notes['without_stem']:,} noteheads carry no stem (whole notes) and are not counted")
+    return ". ".join(parts) + "."
 
 
 def staff_space_px(gt: Flat, gt_names: np.ndarray, image: int) -> float | None:

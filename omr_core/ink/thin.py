@@ -40,7 +40,9 @@ STEM_ATTACH = 0.167  # staff spaces from the head's centre to the stem's end at 
 STEM_COVER = 0.85  # share of the window's rows a stem column is dark on
 STEM_MIN = 1.5  # staff spaces a stem reaches past its head at least (engraved: 1.8 and more; a letter of text less)
 LEDGER_REACH = 0.15  # staff spaces a ledger line reaches past its head on each side, at least
+LEDGER_MAX = 0.5  # ... and at most (engraved: 0.27)
 DARK = 0.5  # a pixel at least this dark (of the ink against the paper) is ink, for thin symbols
+CLEAN_LINES = 0.75  # how dark an engraved page's staff lines read (anti-aliased); a photo's read fainter
 
 
 @dataclass
@@ -58,9 +60,15 @@ def thin_symbols(darkness: np.ndarray, heads_xyxy: np.ndarray, staves: list[Staf
     """Stems, ledger lines and staff boxes. darkness: (h, w) float in 0..1; heads_xyxy: (n, 4) noteheads (px);
     staves: the page's (`staff.lines.find_staves`); space_px: the staff space where no staff is near a head."""
     heads_xyxy = np.asarray(heads_xyxy, dtype=np.float64).reshape(-1, 4)
+    # a blurred photo's thin strokes are as faint as its staff lines: ink is read against them
+    contrast = float(np.median([s.line_darkness for s in staves])) if staves else CLEAN_LINES
+    dark = DARK * float(np.clip(contrast / CLEAN_LINES, 0.4, 1.0))
     spaces = _head_spaces(heads_xyxy, staves, space_px)
-    stems, stem_heads, scores = _stems(darkness, heads_xyxy, spaces)
-    ledgers, ledger_heads = _ledgers(darkness, heads_xyxy, staves)
+    # the page's turn: the median slope of its staff lines
+    tilt = float(np.median([np.polyfit(s.knots_x, s.knots_top, 1)[0] if len(s.knots_x) > 1 else 0.0
+                            for s in staves])) if staves else 0.0
+    stems, stem_heads, scores = _stems(darkness, heads_xyxy, spaces, dark, tilt)
+    ledgers, ledger_heads = _ledgers(darkness, heads_xyxy, staves, dark, tilt)
     staff_boxes = np.array([s.xyxy for s in staves], dtype=np.float64).reshape(-1, 4)
     return ThinSymbols(stems, stem_heads, scores, ledgers, ledger_heads, staff_boxes)
 
@@ -86,7 +94,7 @@ def _head_spaces(heads: np.ndarray, staves: list[Staff], space_px: float | None)
     return out
 
 
-def _stems(darkness: np.ndarray, heads: np.ndarray, spaces: np.ndarray):
+def _stems(darkness: np.ndarray, heads: np.ndarray, spaces: np.ndarray, dark: float = DARK, tilt: float = 0.0):
     height, width = darkness.shape
     n = len(heads)
     if n == 0:
@@ -113,7 +121,7 @@ def _stems(darkness: np.ndarray, heads: np.ndarray, spaces: np.ndarray):
             valid = (cols <= c1[:, None]) & (cols >= 0) & (cols < width)
             rows = r0[:, None] + np.arange(depth)[None]  # (n, depth)
             in_rows = rows < r1[:, None]
-            window = darkness[np.clip(rows, 0, height - 1)[:, :, None], np.clip(cols, 0, width - 1)[:, None, :]] > DARK
+            window = darkness[np.clip(rows, 0, height - 1)[:, :, None], np.clip(cols, 0, width - 1)[:, None, :]] > dark
             cover = np.where(valid, (window & in_rows[:, :, None]).sum(axis=1) / np.maximum(r1 - r0, 1)[:, None], 0.0)
             # of the dark columns, the one where a stem stands on this side: its edge half a stem inside the head's
             # (a chord's heads above darken the whole window; the stem is the column at the edge)
@@ -126,7 +134,7 @@ def _stems(darkness: np.ndarray, heads: np.ndarray, spaces: np.ndarray):
             best_col = np.where(ok, cols[np.arange(n), k], best_col)
             best_first = np.where(ok, right == sides[0], best_first)
         for i in np.flatnonzero(best_col >= 0):
-            stem = _stem_at(darkness, int(best_col[i]), heads[i], float(s[i]), up)
+            stem = _stem_at(darkness, int(best_col[i]), heads[i], float(s[i]), up, dark, tilt)
             if stem is not None:
                 found.append(stem)
                 origin.append(i)
@@ -136,31 +144,34 @@ def _stems(darkness: np.ndarray, heads: np.ndarray, spaces: np.ndarray):
     return _merge_chords(stems, np.array(origin, dtype=np.int64), np.array(scores), np.array(usual, dtype=bool))
 
 
-def _stem_at(darkness: np.ndarray, column: int, head: np.ndarray, s: float, up: bool):
+def _stem_at(darkness: np.ndarray, column: int, head: np.ndarray, s: float, up: bool, dark: float = DARK,
+             tilt: float = 0.0):
     """The stem through `column` beside a head: its tip where its ink ends, its end at the head as engraved
     (STEM_ATTACH past the head's centre), its edges from its ink (`_stem_edges`); None where it is too short
     to be a stem or too wide."""
     height, width = darkness.shape
     x0, y0, x1, y1 = head
     cy = (y0 + y1) / 2
-    line = darkness[:, max(0, column - 1):min(width, column + 2)].max(axis=1)
-    tip = _run_end(line, int(y0 - 0.3 * s) if up else int(y1 + 0.3 * s), -1 if up else 1)
+    # the stem's column, from the head to at most 12 spaces past it (the longest beamed stems are ~8)
+    lo, hi = (max(0, int(y0 - 12 * s)), int(np.ceil(y1)) + 1) if up else (int(y0), min(height, int(y1 + 12 * s)))
+    line = darkness[lo:hi, max(0, column - 1):min(width, column + 2)].max(axis=1)
+    tip = lo + _run_end(line, (int(y0 - 0.3 * s) if up else int(y1 + 0.3 * s)) - lo, -1 if up else 1, dark)
     attach = cy - STEM_ATTACH * s if up else cy + STEM_ATTACH * s
     if abs(tip - attach) < STEM_MIN * s + 0.5 * (y1 - y0):
         return None
     top, bottom = min(tip, attach), max(tip, attach)
-    edges = _stem_edges(darkness, column + 0.5, top, bottom, s)
+    edges = _stem_edges(darkness, column + 0.5, top, bottom, s, tilt)
     if edges is None:
         return None
-    centre, stem_w = edges
-    return (centre - stem_w / 2, top, centre + stem_w / 2, bottom)
+    return (edges[0], top, edges[1], bottom)
 
 
-def _stem_edges(darkness: np.ndarray, centre: float, top: float, bottom: float, s: float):
-    """The stem's centre and width along its length, on the rows where it stands alone (both flanks, a quarter
-    space out, light: beside a chord's heads or a staff line they would count other ink): the summed darkness
-    across it is its width, its weighted mean its centre, so both are sub-pixel. None where it is wider than
-    a stem (a barline pair, a clef, a beam's end); where no row stands alone, the median row of it all."""
+def _stem_edges(darkness: np.ndarray, centre: float, top: float, bottom: float, s: float, tilt: float = 0.0):
+    """The stem's left and right edge, on the rows where it stands alone (both flanks, a quarter space out,
+    light: beside a chord's heads or a staff line they would count other ink): the summed darkness across it is
+    its width and its weighted mean its centre, both sub-pixel. On a page turned by `tilt` (the staff lines'
+    slope) the stem, square to them, slants: the box widens to all its ink. None where it is wider than a
+    stem (a barline pair, a clef, a beam's end); where too few rows stand alone, the median row of it all."""
     height, width = darkness.shape
     rows = np.arange(max(0, int(np.ceil(top))), min(height, int(np.floor(bottom))))
     reach = max(2, int(np.ceil(0.25 * s)) + 1)
@@ -168,21 +179,28 @@ def _stem_edges(darkness: np.ndarray, centre: float, top: float, bottom: float, 
     if len(rows) == 0 or c - reach < 0 or c + reach >= width:
         return None
     alone = rows[(darkness[rows, c - reach] < 0.3) & (darkness[rows, c + reach] < 0.3)]
+    use = alone if len(alone) >= 3 else rows
     cols = np.arange(c - reach + 1, c + reach)
-    profile = np.median(darkness[np.ix_(alone if len(alone) >= 3 else rows, cols)], axis=0)
-    total = float(profile.sum())
-    if total <= 0 or total > 0.3 * s:
+    def reading(part):
+        profile = np.median(darkness[np.ix_(part, cols)], axis=0)
+        total = float(profile.sum())
+        return (float((profile * (cols + 0.5)).sum() / total), total) if 0 < total <= 0.3 * s else None
+
+    whole = reading(use)
+    if whole is None:
         return None
-    return float((profile * (cols + 0.5)).sum() / total), total
+    centre, stem_w = whole
+    slant = abs(tilt) * (bottom - top) / 2  # a stem stands square to its staff lines: on a turned page it slants
+    return centre - stem_w / 2 - slant, centre + stem_w / 2 + slant
 
 
-def _run_end(column: np.ndarray, start: int, step: int) -> float:
+def _run_end(column: np.ndarray, start: int, step: int, dark: float = DARK) -> float:
     """Where a dark run down (`step` 1) or up (-1) `column` from `start` ends, sub-pixel: the edge of the last
     dark pixel plus the darkness of the next (anti-aliased ends)."""
     n = len(column)
     row = int(np.clip(start, 0, n - 1))
     ahead = column[row + 1:] if step > 0 else column[:row][::-1]
-    light = np.flatnonzero(ahead <= DARK)
+    light = np.flatnonzero(ahead <= dark)
     run = int(light[0]) if len(light) else len(ahead)
     row += step * run
     beyond = row + step
@@ -214,7 +232,7 @@ def _merge_chords(stems: np.ndarray, origin: np.ndarray, scores: np.ndarray, usu
     return np.array(merged, dtype=np.float64), origin[np.array(heads)], np.array(best)
 
 
-def _ledgers(darkness: np.ndarray, heads: np.ndarray, staves: list[Staff]):
+def _ledgers(darkness: np.ndarray, heads: np.ndarray, staves: list[Staff], dark: float = DARK, tilt: float = 0.0):
     height, width = darkness.shape
     found, origin = [], []
     owner = _head_staves(heads, staves)
@@ -233,7 +251,7 @@ def _ledgers(darkness: np.ndarray, heads: np.ndarray, staves: list[Staff]):
         elif below > 0.5 - 0.25:
             offsets = [lines[4] + k * s for k in range(1, int(np.floor(below + 0.25)) + 1)]
         for y in offsets:
-            box = _ledger_at(darkness, y, x0, x1, s)
+            box = _ledger_at(darkness, y, x0, x1, s, dark, tilt)
             if box is not None:
                 found.append(box)
                 origin.append(i)
@@ -245,7 +263,9 @@ def _ledgers(darkness: np.ndarray, heads: np.ndarray, staves: list[Staff]):
 
     ov_x = np.minimum(ledgers[:, None, 2], ledgers[None, :, 2]) - np.maximum(ledgers[:, None, 0], ledgers[None, :, 0])
     same_row = np.abs((ledgers[:, None, 1] + ledgers[:, None, 3]) - (ledgers[None, :, 1] + ledgers[None, :, 3])) < 2
-    first, second = np.nonzero(np.triu((ov_x > 0) & same_row, 1))
+    lengths = ledgers[:, 2] - ledgers[:, 0]
+    shared = ov_x > 0.5 * np.minimum(lengths[:, None], lengths[None, :])  # a chord's heads: one line; a neighbour's: its own
+    first, second = np.nonzero(np.triu(shared & same_row, 1))
     label = components(len(ledgers), first, second)
     keep = np.unique(label)
     merged = np.array([[ledgers[label == k, 0].min(), ledgers[label == k, 1].mean(), ledgers[label == k, 2].max(),
@@ -253,7 +273,8 @@ def _ledgers(darkness: np.ndarray, heads: np.ndarray, staves: list[Staff]):
     return merged, np.array([origin[label == k][0] for k in keep])
 
 
-def _ledger_at(darkness: np.ndarray, y: float, x0: float, x1: float, s: float):
+def _ledger_at(darkness: np.ndarray, y: float, x0: float, x1: float, s: float, dark: float = DARK,
+               tilt: float = 0.0):
     """The ledger line near row `y` across a head at x0..x1, or None where the row is not dark past both sides."""
     height, width = darkness.shape
     rows = np.arange(max(0, int(np.floor(y - 0.3 * s))), min(height, int(np.ceil(y + 0.3 * s)) + 1))
@@ -267,15 +288,16 @@ def _ledger_at(darkness: np.ndarray, y: float, x0: float, x1: float, s: float):
     sides = np.concatenate([left, right])
     profile = darkness[np.ix_(rows, sides)].mean(axis=1)  # the row profile beside the head
     k = int(np.argmax(profile))
-    if profile[k] < DARK:
+    if profile[k] < dark:
         return None
     row = rows[k]
     line = darkness[max(0, row - 1):row + 2].max(axis=0)
-    start = int(left[0])
-    while start > 0 and line[start - 1] > DARK:
+    # its ends, at most LEDGER_MAX past the head (the next note's ledger line may be a blur away)
+    start, end = int(left[0]), int(right[-1])
+    first, last = max(0, int(x0 - LEDGER_MAX * s)), min(width - 1, int(np.ceil(x1 + LEDGER_MAX * s)))
+    while start > first and line[start - 1] > dark:
         start -= 1
-    end = int(right[-1])
-    while end + 1 < width and line[end + 1] > DARK:
+    while end < last and line[end + 1] > dark:
         end += 1
     x_start = start - float(line[start - 1]) if start > 0 else float(start)
     x_end = end + 1 + (float(line[end + 1]) if end + 1 < width else 0.0)
@@ -286,4 +308,5 @@ def _ledger_at(darkness: np.ndarray, y: float, x0: float, x1: float, s: float):
     centre = float((across * (band + 0.5)).sum() / max(thickness, 1e-6))
     if thickness <= 0 or thickness > 0.4 * s:
         return None
-    return (x_start, centre - thickness / 2, x_end, centre + thickness / 2)
+    slant = abs(tilt) * (x_end - x_start) / 2  # on a turned page the line slants with the staff
+    return (x_start, centre - thickness / 2 - slant, x_end, centre + thickness / 2 + slant)

@@ -52,6 +52,7 @@ class Staff:
     x0: float  # where the lines start and end (px)
     x1: float
     thickness_px: float
+    line_darkness: float = 1.0  # how dark its lines are against the paper where sampled (a blurred photo: less)
 
     def top_y(self, x) -> np.ndarray:
         return np.interp(x, self.knots_x, self.knots_top)
@@ -113,13 +114,17 @@ def find_staves(darkness: np.ndarray, estimate: StaffSpaceEstimate) -> list[Staf
     groups = [g for g in groups if length[g[0]] >= MIN_STAFF_SPACES / 2]
     groups.sort(key=lambda g: -len(g))
     staves: list[np.ndarray] = []
+    fits: list[tuple[float, float]] = []  # each staff's middle line so far: slope, intercept
     for group in groups:
         for k, members in enumerate(staves):
-            if abs(_offset(x[members], middle[members], x[group], middle[group])) <= 0.5 * space:
+            slope, intercept = fits[k]
+            if abs(float(np.median(middle[group] - (intercept + slope * x[group])))) <= 0.5 * space:
                 staves[k] = np.concatenate([members, group])
+                fits[k] = _line_fit(x[staves[k]], middle[staves[k]])
                 break
         else:
             staves.append(group)
+            fits.append(_line_fit(x[group], middle[group]))
     # the page's slope (a photo's rotation), for staves read over too short a stretch to have their own
     slopes = [np.polyfit(x[g], middle[g], 1)[0] for g in staves if np.ptp(x[g]) >= 4 * MIN_STAFF_SPACES * space]
     page_slope = float(np.median(slopes)) if slopes else 0.0
@@ -287,14 +292,22 @@ def _recentre(darkness: np.ndarray, xs, tops, spaces) -> np.ndarray:
     return offsets[np.argmax(total, axis=0)].astype(np.float64)
 
 
-def _offset(xa, ya, xb, yb) -> float:
-    """How far track b lies below track a: the median of b's middle lines less a's line (least squares, so a
-    sloping staff continues across a gap) at b's columns."""
-    if np.ptp(xa) > 0:
-        slope, intercept = np.polyfit(xa, ya, 1)
-    else:
-        slope, intercept = 0.0, float(np.median(ya))
-    return float(np.median(yb - (intercept + slope * xb)))
+def _group_median(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The median of `values` in each group (groups: (n,) int labels), in increasing group order."""
+    order = np.lexsort((values, groups))
+    g, v = groups[order], values[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], len(g)]
+    return (v[(starts + ends - 1) // 2] + v[(starts + ends) // 2]) / 2
+
+
+def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares line y = intercept + slope * x (a sloping staff continues across a gap); level where x
+    does not vary."""
+    if np.ptp(x) <= 0:
+        return 0.0, float(np.median(y))
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope), float(intercept)
 
 
 def _outside_ink(darkness: np.ndarray, staff: Staff, columns, dark_at: float) -> float:
@@ -321,10 +334,7 @@ def _follow(darkness: np.ndarray, x, top, spaces, thickness: float, dark_at: flo
     space = float(np.median(spaces))
     width = BIN_SPACES * space
     bins = np.floor((x - x.min()) / width).astype(np.int64)
-    knots = []
-    for b in np.unique(bins):
-        inside = bins == b
-        knots.append((float(np.median(x[inside])), float(np.median(top[inside])), float(np.median(spaces[inside]))))
+    knots = list(zip(*(_group_median(bins, v).tolist() for v in (x, top, spaces))))
     knots_x, knots_top, knots_space = (np.array(v) for v in zip(*knots))
     # half the darkness of this staff's own lines where they were sampled: a faint photographed staff is
     # followed by its own contrast, not the page's
@@ -332,7 +342,8 @@ def _follow(darkness: np.ndarray, x, top, spaces, thickness: float, dark_at: flo
     rows = np.clip(np.round(top[:, None] + np.arange(5)[None] * spaces[:, None]).astype(int)[:, :, None]
                    + np.arange(-1, 2)[None, None], 0, height - 1)
     peak = darkness[rows, np.clip(x.astype(int), 0, width - 1)[:, None, None]].max(axis=2)
-    dark_at = float(np.clip(0.5 * np.median(peak), 0.08, dark_at))
+    line_darkness = float(np.median(peak))
+    dark_at = float(np.clip(0.5 * line_darkness, 0.08, dark_at))
     first, last = float(x.min()), float(x.max())
     for _ in range(6):  # each round carries the lines a little further along their curl
         left, right, extra = _extend(darkness, knots_x, knots_top, knots_space, first, last, space, dark_at,
@@ -342,7 +353,7 @@ def _follow(darkness: np.ndarray, x, top, spaces, thickness: float, dark_at: flo
         knots = sorted(knots + extra)
         knots_x, knots_top, knots_space = (np.array(v) for v in zip(*knots))
         first, last = min(first, float(knots_x[0])), max(last, float(knots_x[-1]))
-    return Staff(knots_x, knots_top, knots_space, float(left), float(right + 1), float(thickness))
+    return Staff(knots_x, knots_top, knots_space, float(left), float(right + 1), float(thickness), line_darkness)
 
 
 def _extend(darkness: np.ndarray, knots_x, knots_top, knots_space, first: float, last: float, space: float,

@@ -181,8 +181,16 @@ def finish_stage(ws, run_dir: Path) -> dict:
         **data_provenance(ws.dataset(spec["dataset"])),
         "scale_augment": spec["settings"].get("scale", 0.5),  # Ultralytics' random zoom: 1 +- this
     }
+    card["staff_space_seen_px"] = seen_range(card.get("staff_space_range_px"), card["scale_augment"])
     return register_model(ws, run_dir.name, run_dir / "ultralytics" / "weights" / "best.pt", card,
                           f"trained in this workspace (run {run_dir.name})")
+
+
+def seen_range(range_px: list | None, scale_augment: float) -> list[float] | None:
+    """The staff spaces a model saw in training: its images' range widened by Ultralytics' random zoom."""
+    if not range_px:
+        return None
+    return [round(range_px[0] * (1 - scale_augment), 2), round(range_px[1] * (1 + scale_augment), 2)]
 
 
 # A model cannot learn symbols drawn at a staff space below this: the smallest one the canonical-staff-space

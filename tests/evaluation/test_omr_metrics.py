@@ -1,5 +1,6 @@
 """OMR metrics on constructed pages: which notes are complete, which chords stay aligned."""
 
+import pytest
 import numpy as np
 
 from omr_core.evaluation.matching import Flat
@@ -67,3 +68,20 @@ def test_alignment_needs_every_head_found_and_kept_in_line():
     assert result["kept_aligned"] == 0 and result["share"] == 0.0
     nudged = preds(CHORD, list(range(7)), shift_x={4: 4})  # 0.2 staff spaces: still one column
     assert vertical_alignment(CHORD, names, nudged, judge(CHORD, nudged))["share"] == 1.0
+
+
+@pytest.mark.parametrize("notes, classes, says", [
+    ({"share": 0.0, "with_stem": 10, "complete": 0, "stem_missed": 10, "head_missed": 0, "without_stem": 2},
+     ["noteheadBlackOnLine"], ["no stem class", "10 were found without their stem", "2 noteheads carry no stem"]),
+    ({"share": 0.8, "with_stem": 10, "complete": 8, "stem_missed": 1, "head_missed": 1, "without_stem": 0},
+     ["noteheadBlackOnLine", "stem"], ["2 of 10 stemmed noteheads are incomplete", "1 were not found themselves"]),
+    ({"share": 1.0, "with_stem": 4, "complete": 4, "stem_missed": 0, "head_missed": 0, "without_stem": 0},
+     ["stem"], ["All 4 stemmed noteheads were found with their stem"]),
+    ({"share": None, "with_stem": 0, "complete": 0}, ["stem"], ["nothing to measure"]),
+])
+def test_the_completeness_explanation(notes, classes, says):
+    from omr_core.evaluation.omr_metrics import explain_completeness
+
+    text = explain_completeness(notes, classes)
+    assert all(part in text for part in says), text
+    assert ("no stem class" in text) == ("stem" not in classes and notes["share"] is not None)

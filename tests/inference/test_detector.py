@@ -82,7 +82,7 @@ def test_a_page_is_tiled_at_the_trained_tile_size_and_run_in_batches(detector, m
     assert len(found) > 50 and found.confidence.min() >= detector.conf
     assert np.all(found.xyxy >= 0) and np.all(found.xyxy[:, 2] <= width) and np.all(found.xyxy[:, 3] <= height)
     assert list(found.data["class_name"]) == [detector.names[c] for c in found.class_id]
-    assert set(run.timings_ms) == {"load", "scale", "model", "tiles", "merge", "total"}
+    assert set(run.timings_ms) == {"load", "scale", "model", "tiles", "thin", "merge", "total"}
 
 
 def test_blank_tiles_are_not_run(detector, page_path, monkeypatch):

@@ -184,3 +184,24 @@ def test_engraved_pages_against_their_labels(engraved):
     for name, (hits, truth, predicted) in totals.items():
         assert truth > 0, name
         assert hits / truth >= 0.95 and hits / predicted >= 0.95, (name, hits, truth, predicted)
+
+
+def test_phone_photo_variants_keep_their_stems_and_ledger_lines(engraved):
+    """The phone preset blurs the 1.7-px strokes to the faintness of its staff lines: ink is read against them."""
+    from omr_core.datasets.scan_noise import ScanConfig, scan_page
+
+    totals = {"stem": [0, 0], "legerLine": [0, 0]}
+    for k, (path, xyxy, classes) in enumerate(_labels(engraved)):
+        scanned = scan_page(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), xyxy, np.random.default_rng([3, k]),
+                            ScanConfig.preset("phone"))
+        moved, seen = scanned.xyxy[scanned.visible], classes[scanned.visible]
+        estimate = estimate_staff_space(scanned.pixels)
+        darkness = page_darkness(scanned.pixels)
+        found = thin_symbols(darkness, moved[np.char.startswith(seen, "notehead")],
+                             find_staves(darkness, estimate), estimate.staff_space_px)
+        for name, boxes in (("stem", found.stems_xyxy), ("legerLine", found.ledgers_xyxy)):
+            best = matched(moved[seen == name], boxes)
+            totals[name][0] += int((best >= 0.5).sum())
+            totals[name][1] += len(best)
+    for name, (hits, truth) in totals.items():
+        assert truth > 0 and hits / truth >= 0.85, (name, hits, truth)

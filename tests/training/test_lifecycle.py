@@ -47,6 +47,9 @@ def test_one_trainer_per_run_a_killed_one_is_seen_and_resumes_without_repeats(ru
         time.sleep(0.1)
     os.killpg(os.getpgid(worker), signal.SIGKILL)
     job.wait(30)
+    deadline = time.time() + 60  # the kernel drops the lock once every process holding it is gone
+    while summarise_run(run_dir).state == "running" and time.time() < deadline:
+        time.sleep(0.2)
     summary = summarise_run(run_dir)
     assert summary.state == "killed" and summary.resumable, summary.state
     assert read_progress(run_dir)[-1]["type"] != "state" or read_progress(run_dir)[-1]["state"] == "running"

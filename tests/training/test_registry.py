@@ -6,6 +6,7 @@ import pytest
 
 from omr_core.catalog import load_class_sets
 from omr_core.datasets.convert import ConvertConfig, convert_deepscores
+from omr_core.formats.yolo import read_data_yaml
 from omr_core.training.plan import parse_plan
 from omr_core.training.registry import (
     StageError,
@@ -56,6 +57,11 @@ def test_stages_chain_through_the_registry(ws, plan):
     assert card["stage"] == "3.1" and card["classes"][:2] == ["noteheadBlackOnLine", "noteheadBlackInSpace"]
     assert card["gate"] == "phase_3_gate" and card["gate_passed"] is False  # one epoch: mAP50 far below 0.70
     assert (card["tile_px"], card["overlap_px"]) == (640, 160)  # what the detector must infer with
+    spec_yaml = read_data_yaml(ws.dataset("tiny-3.1"))
+    assert card["staff_space_px"] == spec_yaml["staff_space_px"] > 0  # the scale the detector reads inputs at
+    lo, hi = card["staff_space_range_px"]
+    aug = card["scale_augment"]
+    assert card["staff_space_seen_px"] == [round(lo * (1 - aug), 2), round(hi * (1 + aug), 2)]
     assert card["data_commands"][-1].startswith("python -m omr_core convert ") and "--tile 640" in card["data_commands"][-1]
     gates = json.loads((run / "gates.json").read_text())
     assert gates["phase_3_gate"][0]["status"] == "failed" and "minimum_acceptable" in gates

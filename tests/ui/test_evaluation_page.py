@@ -97,3 +97,16 @@ def test_a_suggestion_opens_its_cases(app):
     assert not app.exception and app.session_state["eval-tab"] == "Failures"
     assert app.multiselect(key="eval-f-classes").value  # the suggestion's class, filtered
     assert app.radio(key="eval-f-role").value in ("true", "predicted", "either")
+
+
+def test_note_completeness_says_why(app, evaluated_workspace):
+    """The page says how many stemmed noteheads lacked their stem, and whether the model has a stem class."""
+    import json
+
+    shown = app.selectbox(key="eval-name").value
+    summary = json.loads((evaluated_workspace.evaluations / shown / "summary.json").read_text())
+    notes = summary["note_completeness"]
+    caption = next(c.value for c in app.caption if c.value.startswith("Note completeness:"))
+    if notes["with_stem"] - notes["complete"]:
+        assert f"{notes['stem_missed']:,} were found without their stem" in caption
+    assert ("no stem class" in caption) == ("stem" not in summary["classes"])

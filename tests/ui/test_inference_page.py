@@ -30,7 +30,10 @@ def test_a_dataset_page_is_detected_drawn_and_offered_as_json(app):
     assert at.selectbox(key="infer-source").value == "engraved"
     visible, total = shown(at)
     assert 0 < visible <= total
-    assert len(at.metric) == 5 and at.metric[0].label == "load (ms)"
+    labels = [m.label for m in at.metric]
+    assert {"load (ms)", "model (ms)", "thin (ms)", "total (ms)"} <= set(labels)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Staff space"].endswith(" px") and metrics["Measurement confidence"]
     counts = at.dataframe[0].value  # the colour legend: every class found, its colour and how many are shown
     assert counts["boxes"].sum() == visible and counts["colour"].str.match(r"^#[0-9a-f]{6}$").all()
     assert at.get("download_button")  # the JSON of what is shown
@@ -85,3 +88,22 @@ def test_without_an_image_the_page_waits(app):
     at = app
     assert at.radio(key="infer-origin").value == "Upload" and not at.error
     assert not [c for c in at.caption if "boxes shown" in c.value]
+
+
+def test_the_staff_space_is_shown_and_can_be_given_or_switched_off(app):
+    """The engraved page's staff space is measured and the page read at the model's; a given value is used as
+    given (a page at twice its size reads x0.5); 'Native scale' reads it as it is."""
+    at = app
+    at.radio(key="infer-origin").set_value("Dataset image").run()
+    at.radio(key="infer-backend").set_value("torch").run()
+    measured = float({m.label: m.value for m in at.metric}["Staff space"].split()[0])
+    assert 15 < measured < 19
+    assert any("(measured)" in c.value for c in at.caption)
+    at.radio(key="infer-scale-mode").set_value("I know it").run()
+    at.number_input(key="infer-staff-space").set_value(2 * measured).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Staff space"] == f"{2 * measured:.2f} px" and metrics["Read at"].startswith("x0.")
+    assert any("(given staff space)" in c.value for c in at.caption)
+    at.radio(key="infer-scale-mode").set_value("Native scale").run()
+    assert {m.label: m.value for m in at.metric}["Read at"] == "native scale"
+    assert not at.exception
