@@ -8,7 +8,10 @@ base_text), so a tab left open while another tab, person or the pre-labelling jo
 work, never written over it.
 
 After a save the canvas keeps its drawing (its selection, zoom and scroll stay) while the labels on disk hold
-the same boxes as the canvas; the drawing's Given moves on to the saved version. When the boxes on disk differ
+the same boxes as the canvas; the drawing's Given moves on to the saved version. The canvas's box ids stay the
+line numbers of the text its drawing was made from (`Given.ids_text`): a save moves a unit's lines to the end
+of the file, so each later answer's ids are read in that text and found again, by their line, in the text it
+is saved against (`relink`). When the boxes on disk differ
 from the canvas's (another writer changed the unit, its unsure boxes were removed, it was accepted), the canvas
 is given a new drawing. An answer that still comes from an older drawing is saved against that drawing's own
 version, and merged.
@@ -16,11 +19,12 @@ version, and merged.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from omr_core.annotation.canvas import apply_edit
 from omr_core.annotation.review import edited
-from omr_core.annotation.store import LabelConflict, read_version, save_labels
+from omr_core.annotation.store import LabelConflict, normal_line, read_version, save_labels
 
 KEEP_GIVEN = 8  # drawings remembered per canvas (answers from older ones are merged as they come)
 
@@ -38,6 +42,27 @@ class Given:
     text: str
     view_xyxy: tuple[int, int, int, int]
     shows: tuple  # drawing_key of what the canvas shows now
+    ids_text: str | None = None  # the text whose line numbers the canvas's box ids are (None: `text`)
+
+
+def relink(boxes: list[dict], ids_text: str, text: str) -> list[dict]:
+    """The canvas's boxes with their ids, line numbers of `ids_text`, turned into line numbers of `text` (the
+    same line, found by its content, each used once); a box whose line `text` no longer holds loses its id and
+    is saved from its coordinates, as one drawn."""
+    if ids_text == text:
+        return boxes
+    old = ids_text.splitlines()
+    where = defaultdict(list)
+    for number, line in enumerate(text.splitlines(), start=1):
+        where[normal_line(line)].append(number)
+    out = []
+    for box in boxes:
+        line_id = box.get("id")
+        if isinstance(line_id, int) and 1 <= line_id <= len(old) and where[normal_line(old[line_id - 1])]:
+            out.append({**box, "id": where[normal_line(old[line_id - 1])].pop(0)})
+        else:
+            out.append({**box, "id": None, "touched": True})
+    return out
 
 
 @dataclass
@@ -65,11 +90,12 @@ class CanvasSession:
         `text` at `version`): the current one while the canvas shows these boxes, else a new one."""
         key = drawing_key(drawing["boxes"], drawing["view_xyxy"])
         if self.current is not None and self.given[self.current].shows == key:
-            self.given[self.current] = replace(self.given[self.current], version=version, text=text)
+            kept = self.given[self.current]
+            self.given[self.current] = replace(kept, version=version, text=text, ids_text=kept.ids_text or kept.text)
             return self.current
         self.count += 1
         self.current = f"{self.name}:{self.count}"
-        self.given[self.current] = Given(version, text, tuple(drawing["view_xyxy"]), key)
+        self.given[self.current] = Given(version, text, tuple(drawing["view_xyxy"]), key, text)
         for old in list(self.given)[:-KEEP_GIVEN]:
             del self.given[old]
         return self.current
@@ -87,7 +113,7 @@ def save_answer(root, scan_id: str, session: CanvasSession, answer: dict, names:
     """Save a canvas answer for one unit against the version its drawing came from. state: the unit's review
     state before it (a reviewed unit stays reviewed)."""
     given = session.given[answer["drawing"]]
-    boxes = answer.get("boxes") or []
+    boxes = relink(answer.get("boxes") or [], given.ids_text or given.text, given.text)
     edit = apply_edit(given.text, image_wh, names, units, unit, given.view_xyxy, boxes)
     shows = drawing_key([b for b in boxes if b.get("label") in names], given.view_xyxy)
     if not edit.changed:  # a new-box class chosen, a box selected: nothing to save (an unsure mark goes with a touch)
@@ -99,5 +125,5 @@ def save_answer(root, scan_id: str, session: CanvasSession, answer: dict, names:
     except LabelConflict as conflict:  # both changed the same boxes: the user's are kept in conflicts/
         return Saved(None, edit.unknown, conflict)
     version, text = read_version(root, scan_id)  # the version saved, or a later one: a pair either way
-    session.given[answer["drawing"]] = Given(version, text, given.view_xyxy, shows)
+    session.given[answer["drawing"]] = Given(version, text, given.view_xyxy, shows, given.ids_text or given.text)
     return Saved(record, edit.unknown)
