@@ -171,6 +171,7 @@ def test_one_unit_corrected_in_the_browser_is_all_there_after_a_reload(labelling
         assert frame.locator("#legend .chip").count() >= 3  # a legend of the classes drawn, with their counts
         page.screenshot(path=str(shots / "annotation-unit-prelabelled.png"), full_page=True)
         frame.locator("#view").screenshot(path=str(shots / "annotation-canvas-fit.png"))
+        first_seen = [(np.array(b["xyxy"]) + offset, b["label"]) for b in state["boxes"]]
         heads = [b for b in state["boxes"] if b["label"].startswith("notehead") and b["hitsItself"]]
         relabel, false_box = heads[len(heads) // 3], heads[2 * len(heads) // 3]
         to = "noteheadBlackOnLine" if relabel["label"] != "noteheadBlackOnLine" else "noteheadBlackInSpace"
@@ -237,6 +238,12 @@ def test_one_unit_corrected_in_the_browser_is_all_there_after_a_reload(labelling
         assert at(false_box["xyxy"] + offset) == []
         assert at(np.array(drawn["xyxy"]) + offset) == [NEW_CLASS]
         assert len(state["boxes"]) == n and not any(b["unsure"] for b in state["boxes"])  # accepted: vouched for
+        # and every other box of the unit exactly as the model put it
+        untouched = [(xyxy, name) for xyxy, name in first_seen
+                     if np.abs(xyxy - (relabel["xyxy"] + offset)).max() >= 0.5
+                     and np.abs(xyxy - (false_box["xyxy"] + offset)).max() >= 0.5]
+        assert len(untouched) == n - 2
+        assert all(name in at(xyxy) for xyxy, name in untouched), "a box the user did not touch changed"
         assert page.get_by_text(re.compile("^" + re.escape(label) + r" · reviewed")).count() == 1
         assert state["newClass"] == NEW_CLASS and state["recent"][:2] == [NEW_CLASS, to]
         browser.close()
