@@ -24,7 +24,7 @@ from omr_core.staff.space import StaffSpaceEstimate
 
 # The staff space the project's models are trained at (chosen by measurement: bench/RESULTS.md, "Canonical
 # staff space"). Pages are resized to it for training and inference.
-CANONICAL_STAFF_SPACE_PX = 12.0
+CANONICAL_STAFF_SPACE_PX = 17.0
 MIN_CONFIDENCE = 0.2  # an estimate below this is not trusted: the image is read at its native scale
 WITHIN = 0.03  # a factor within 3% of 1 is not worth a resize (the model reads a band far wider than that)
 MIN_FACTOR, MAX_FACTOR = 0.05, 8.0
