@@ -103,6 +103,12 @@ def report(ws: Path) -> list[str]:
     lines.append("| test mAP50-95 | " + " | ".join(f"{rows[s]['summary']['mAP50-95']:.3f}" for s in rows) + " |")
     for name in ("noteheadBlackOnLine", "noteheadBlackInSpace", *SMALL):
         lines.append(f"| AP50 {name} | " + " | ".join(cell(s, name) for s in rows) + " |")
+    for s in SPACES:
+        if s not in rows:
+            runs = sorted((ws / "runs").glob(f"scaleprobe-s{s}-*"))
+            done = len([e for e in read_progress(runs[-1]) if e["type"] == "epoch"]) if runs else 0
+            lines += ["", f"{s} px: not finished ({done} of 10 epochs run; `stage s{s} --resume` goes on), "
+                          "so it is not in the table."]
     print("\n".join(lines))
     return lines
 

@@ -23,6 +23,7 @@
 Each option is declared once: options several commands share (`--workspace`, `--trust-pickle`, `--model`,
 `--backend`, `--conf`) live in parent parsers, and `convert` / `generate` are built from their config dataclasses
 (`omr_core.config_args`), so the page that starts them as jobs and the command line cannot drift apart.
+    python -m omr_core prelabel --model NAME [SCAN ...] [--new]   # pre-label real scans, whole pages, into their units
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from omr_core.formats.images import DEFAULT_DPI
 from omr_core.jobs import ProgressFile
 from omr_core.registry import BACKENDS
 from omr_core.structures.detections import DEFAULT_CONF
+from omr_core.staff.rescale import CANONICAL_STAFF_SPACE_PX
 
 if TYPE_CHECKING:
     from omr_core.datasets.convert import ConvertConfig
@@ -142,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
                                 help="make the dataset a stage of the workspace's plan trains on")
     stage_data.add_argument("name", help="stage name (3.1, 3.2, noise...)")
     stage_data.add_argument("--tile", type=int, help="tile size in px (default: the stage's imgsz on this machine)")
+    stage_data.add_argument("--staff-space", type=float, default=CANONICAL_STAFF_SPACE_PX,
+                            help="resize pages to this staff space first, in px (default %(default)s, the canonical "
+                                 "one; 0 keeps each page's own)")
 
     measure = sub.add_parser("measure-step", help="time a training step here (for the Training page's estimates)")
     measure.add_argument("dataset", help="a YOLO dataset folder (its training images are used)")
@@ -195,6 +200,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("dataset", help="a workspace dataset name or a YOLO dataset folder")
     evaluate.add_argument("--split", default="val")
     evaluate.add_argument("--name", help="the evaluation's name (default: MODEL-DATASET-SPLIT)")
+
+    prelabel = sub.add_parser("prelabel", help="pre-label scans of the real-scan set with a model (whole pages, cut "
+                                               "into their work units)")
+    prelabel.add_argument("scans", nargs="*", help="scan ids (default with --new: every scan not pre-labelled yet)")
+    prelabel.add_argument("--new", action="store_true", help="also every scan that has no pre-labels yet")
+    prelabel.add_argument("--model", required=True, help="a registered model name or a .pt/.onnx path")
+    prelabel.add_argument("--workspace")
+    prelabel.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
+    _trust_option(prelabel)
 
     classes = sub.add_parser("classes", help="list the class sets and what the plan's short names mean")
     classes.add_argument("--class-sets-yaml")
@@ -395,7 +409,8 @@ def _stage_data(args) -> int:
     ws = Workspace.open(args.workspace)
     plan = load_plan(ws.training_plan_yaml, load_class_sets(ws.class_sets_yaml))
     stage = plan.stage(args.name)
-    recipe = stage_recipe(ws, stage, plan.settings_for(stage, has_gpu=gpu_available()), args.tile)
+    recipe = stage_recipe(ws, stage, plan.settings_for(stage, has_gpu=gpu_available()), args.tile,
+                          args.staff_space)
     progress = _Progress(f"stage {stage.name} data")
     output = make_stage_dataset(ws, recipe, progress)
     progress.close()
@@ -488,6 +503,48 @@ def _measures(args) -> int:
     return 0
 
 
+def _prelabel(args) -> int:
+    from omr_core.annotation.prelabel import prelabel_scan
+    from omr_core.annotation.queue import MIN_CONF, load_predictions
+    from omr_core.annotation.scans import list_scans
+    from omr_core.inference.detector import SymbolDetector
+    from omr_core.formats.images import read_image
+    from omr_core.workspace import Workspace
+
+    ws = Workspace.open(args.workspace)
+    root = ws.real_scans
+    known = {s["id"]: s for s in list_scans(root)}
+    unknown = [s for s in args.scans if s not in known]
+    if unknown:
+        raise ValueError(f"{root}: no scan {', '.join(unknown)} in the real-scan set (scans.json)")
+    todo = list(dict.fromkeys([*args.scans, *([s for s in known if load_predictions(root, s) is None]
+                                               if args.new else [])]))
+    if not todo:
+        print("nothing to pre-label")
+        return 0
+    progress = _Progress("pre-label")
+    progress(0, len(todo), "loading the model")
+    detector = SymbolDetector.load(args.model, ws, backend=args.backend, conf=MIN_CONF, trust_pickle=args.trust_pickle)
+    placed = 0
+    for k, scan_id in enumerate(todo):
+        name = f"{known[scan_id]['source']} p{known[scan_id]['page']}"
+        progress(k, len(todo), f"{name}: detecting")
+        image = read_image(root / "images" / f"{scan_id}.png")
+        run = detector.run(image)
+        progress(k, len(todo), f"{name}: cutting {len(run.detections)} boxes into work units")
+        report = prelabel_scan(root, scan_id, image, run.detections, Path(args.model).name)
+        line = (f"{name}: {report['placed']} boxes in {report['units']} units ({report['unsure']} unsure)"
+                + (f", {report['added_to_edited']} added to units already edited" if report["added_to_edited"] else "")
+                + (f"; {report['outside_units']} outside every unit, left out" if report["outside_units"] else ""))
+        print(line, file=sys.stderr)
+        placed += report["placed"] + report["added_to_edited"]
+        progress(k + 1, len(todo), line)
+    progress.bar.close()  # the job's last line says what came of it
+    done = line if len(todo) == 1 else f"{len(todo)} scans pre-labelled: {placed} boxes"
+    progress.file(len(todo), len(todo), done, state="done", force=True)
+    return 0
+
+
 def _export(args) -> int:
     from omr_core.inference.detector import require_trusted, resolve_model
     from omr_core.inference.export import export_onnx, parity_images, quantize_int8
@@ -555,4 +612,5 @@ _COMMANDS = {"init": _init, "convert": _convert, "validate": _validate, "sample"
              "scan": _scan, "boxcheck": _boxcheck, "train": _train,
              "check": _check, "stage": _stage, "stage-data": _stage_data, "measure-step": _measure_step,
              "bundle": _bundle, "drawn": _drawn, "classes": _classes,
-                "detect": _detect, "measures": _measures, "export": _export, "evaluate": _evaluate}
+                "detect": _detect, "measures": _measures, "export": _export, "evaluate": _evaluate,
+             "prelabel": _prelabel}

@@ -5,6 +5,10 @@ there are two or more) in val. Labels are mapped by class name onto the chosen c
 classes are left out and counted. With `tile_px`, pages are cut into tiles as the converter does
 (datasets.tiling, the same cut rule); otherwise whole pages.
 
+Each exported page is counted by review (annotation.review): its reviewed and unreviewed work units; a page
+marked done with units never reviewed is "half-reviewed", and `done_review` lists them so that the page can
+warn before the export runs.
+
 Replace, never delete first: the set is built beside OUTPUT and swapped in at the end, and every refusal
 ("no scan is marked done") comes before anything is touched. A scan whose image or labels cannot be read is
 left out and listed in `problems` (file and line), and the rest is exported.
@@ -19,13 +23,41 @@ import cv2
 import numpy as np
 
 from omr_core.annotation.canvas import class_names as label_classes
+from omr_core.annotation.review import summary as review_summary
 from omr_core.annotation.scans import list_scans
 from omr_core.annotation.store import read_page_labels, read_status
+from omr_core.annotation.units import load_units
 from omr_core.datasets.tiling import CutRule, crop_detections, tile_grid
 from omr_core.fileio import staged_folder, write_atomic
 from omr_core.formats.yolo import write_data_yaml, write_labels
 from omr_core.structures.detections import Detections
 from omr_core.structures.problems import Problem, ProblemLog
+
+
+def done_review(root: Path, problems: ProblemLog | None = None) -> dict:
+    """The done scans and how far they were reviewed: {"scans": [{id, source, page, units, reviewed,
+    unreviewed, boxes}], "units", "reviewed", "unreviewed", "half_reviewed": [ids of done scans with unreviewed
+    units]}."""
+    root = Path(root)
+    rows = []
+    for scan in list_scans(root, problems):
+        status = read_status(root, scan["id"], problems)
+        if status["status"] != "done":
+            continue
+        try:
+            n_units = len(load_units(root, scan["id"], problems=problems).units)
+        except (OSError, ValueError) as exc:  # an image that cannot be read: the export reports it
+            if problems is not None:
+                problems.add(Problem("unreadable_image", str(root / "images" / f"{scan['id']}.png"),
+                                     f"scan {scan['id']}", str(exc), "skipped"))
+            continue
+        counts = review_summary(status, n_units)
+        rows.append({"id": scan["id"], "source": scan.get("source", ""), "page": scan.get("page", 1),
+                     "units": n_units, "reviewed": counts["reviewed"], "unreviewed": counts["unreviewed"],
+                     "boxes": status.get("boxes", 0)})
+    return {"scans": rows, "units": sum(r["units"] for r in rows), "reviewed": sum(r["reviewed"] for r in rows),
+            "unreviewed": sum(r["unreviewed"] for r in rows),
+            "half_reviewed": [r["id"] for r in rows if r["unreviewed"]]}
 
 
 def export_dataset(root: Path, output: Path, names: list[str], val_fraction: float = 0.2, seed: int = 0,
@@ -35,6 +67,7 @@ def export_dataset(root: Path, output: Path, names: list[str], val_fraction: flo
     root, output = Path(root), Path(output)
     found = ProblemLog()
     done = [s for s in list_scans(root, found) if read_status(root, s["id"], found)["status"] == "done"]
+    review = done_review(root) if done else None
     if not done:
         raise ValueError(f"{root}: no scan is marked done yet: nothing to export")
     if output.exists() and any(output.iterdir()) and not overwrite:
@@ -83,6 +116,8 @@ def export_dataset(root: Path, output: Path, names: list[str], val_fraction: flo
         write_data_yaml(work, list(names), ["train", "val"], extra={"source": "real scans (omr_core.annotation)",
                                                                       "path": str(output.resolve())})
         summary = {"scans": exported, "val_scans": n_val, "images": counts, "boxes": boxes, "left_out": left_out,
+                   "units": {"reviewed": review["reviewed"], "unreviewed": review["unreviewed"]},
+                   "half_reviewed": review["half_reviewed"],
                    "tile_px": tile_px, "overlap_px": overlap_px if tile_px else None, "seed": seed,
                    "problems": [str(p) for p in found.problems]}
         write_atomic(work / "export.json", json.dumps(summary, indent=1))

@@ -1,4 +1,4 @@
-"""What to label first: the scans (and systems) the model is least sure of.
+"""What to label first: the scans (and their work units) the model is least sure of.
 
 Uncertainty of a set of predictions: the mean over its boxes (confidence >= 0.05) of 1 - |2c - 1|, which is
 1 for a box at confidence 0.5 (a coin toss) and 0 at 0 or 1; a page where the model finds nothing at all is as
@@ -19,7 +19,6 @@ import numpy as np
 from omr_core.annotation.scans import list_scans
 from omr_core.annotation.store import read_status
 from omr_core.fileio import write_atomic
-from omr_core.structures.boxes import centres_in
 from omr_core.structures.detections import MIN_CONF, Detections
 from omr_core.structures.problems import Problem, ProblemLog
 
@@ -63,9 +62,12 @@ def load_predictions(root: Path, scan_id: str, problems: ProblemLog | None = Non
     return document
 
 
-def system_uncertainty(predictions: dict, crop_xyxy) -> float:
+def unit_uncertainty(predictions: dict, units, unit: int) -> float:
+    """The uncertainty of the pre-labels whose centre lies in one work unit (annotation.units)."""
+    from omr_core.annotation.units import unit_of
+
     xyxy = np.asarray(predictions["xyxy"], dtype=np.float64).reshape(-1, 4)
-    return uncertainty(np.asarray(predictions["confidence"], dtype=np.float64)[centres_in(xyxy, crop_xyxy)])
+    return uncertainty(np.asarray(predictions["confidence"], dtype=np.float64)[unit_of(xyxy, units) == unit])
 
 
 def queue(root: Path, problems: ProblemLog | None = None) -> list[dict]:

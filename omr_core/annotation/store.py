@@ -2,8 +2,14 @@
 
 Per scan `<id>` in the real-scan set:
     labels/<id>.txt     YOLO lines in page coordinates (class index in the DeepScores class list of the set)
-    status/<id>.json    {"status": todo | in progress | done | skipped, "updated": ..., "boxes": n, "version": k}
+    status/<id>.json    {"status": todo | in progress | done | skipped, "updated": ..., "boxes": n, "version": k,
+                         "unsure": [label lines], "review": {unit number: seen | edited | reviewed}, ...}
     conflicts/          a refused save's own labels, kept (the message names the file)
+
+"unsure": the boxes a model pre-labelled under its confidence threshold and nobody has touched since, named by
+their label line: a box moved, resized or given another class is another line, so it is no longer unsure;
+a save can also vouch for lines (`sure`). "review": how far each work unit (annotation.units) has been
+checked; a save or `set_review` changes the units it names and keeps the others.
 
 `fileio.write_atomic` writes a temporary file in the same folder, flushes and fsyncs it, then renames it over
 the old one (a rename within a folder is atomic on POSIX) and fsyncs the folder: a kill -9 at any moment
@@ -44,16 +50,22 @@ def _lock(root: Path, scan_id: str):
     return locked(Path(root) / "status" / f"{scan_id}.lock")
 
 
-def save_labels(root: Path, scan_id: str, label_text: str, status: str = "in progress",
-                base_version: int | None = None, base_text: str | None = None, **extra) -> dict:
-    """Save one scan's labels, then its status record (with `extra` fields, e.g. which crops were edited);
-    returns the record. With `base_version` (and `base_text`, the labels at that version), a save that another
-    writer overtook is merged, or refused with LabelConflict (see the module docstring)."""
-    if status not in STATUSES:
+def save_labels(root: Path, scan_id: str, label_text: str, status: str | None = "in progress",
+                base_version: int | None = None, base_text: str | None = None, unsure=(), sure=(),
+                review: dict | None = None, started: bool = False, **extra) -> dict:
+    """Save one scan's labels, then its status record (with `extra` fields); returns the record. `status`
+    None keeps the scan's status as it is on disk (`started`: but a scan still "todo" is "in progress" now).
+    `unsure`, `sure`: label lines to mark unsure, or vouched for;
+    `review`: {unit number: state} for the units this save changes. With `base_version` (and `base_text`, the
+    labels at that version), a save that another writer overtook is merged, or refused with LabelConflict (see
+    the module docstring)."""
+    if status is not None and status not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}, but got {status!r}")
     root = Path(root)
     with _lock(root, scan_id):
         previous = read_status(root, scan_id)
+        if status is None:
+            status = "in progress" if started and previous["status"] == "todo" else previous["status"]
         current = read_labels(root, scan_id)
         text = label_text
         if base_version is not None and base_version != previous.get("version", 0) and base_text is not None:
@@ -69,13 +81,23 @@ def save_labels(root: Path, scan_id: str, label_text: str, status: str = "in pro
                     previous.get("version", 0), kept, overlap.boxes) from None
         if text != current or not (root / "labels" / f"{scan_id}.txt").is_file():
             write_atomic(root / "labels" / f"{scan_id}.txt", text.encode())
-        return _write_status(root, scan_id, previous, status, text, extra)
+        return _write_status(root, scan_id, previous, status, text, extra, unsure, sure, review)
 
 
-def _write_status(root: Path, scan_id: str, previous: dict, status: str, text: str, extra: dict) -> dict:
+def normal_line(line: str) -> str:
+    """A label line as the store compares lines: its fields joined by one space."""
+    return " ".join(line.split())
+
+
+def _write_status(root: Path, scan_id: str, previous: dict, status: str, text: str, extra: dict, unsure=(),
+                  sure=(), review: dict | None = None) -> dict:
     merged_extra = dict(extra)
     if "edited" in extra and "edited" in previous:  # work units edited by either writer
         merged_extra["edited"] = sorted({tuple(c) for c in previous["edited"]} | {tuple(c) for c in extra["edited"]})
+    lines = set(_lines(text))
+    marked = (set(previous.get("unsure", [])) | {normal_line(u) for u in unsure}) - {normal_line(u) for u in sure}
+    merged_extra["unsure"] = sorted(marked & lines)  # a line no longer in the labels was touched or removed
+    merged_extra["review"] = {**previous.get("review", {}), **{str(k): v for k, v in (review or {}).items()}}
     record = {"status": status, "updated": time.strftime("%Y-%m-%d %H:%M:%S"),
               "boxes": sum(1 for line in text.splitlines() if line.strip()),
               "version": previous.get("version", 0) + 1,
@@ -91,13 +113,19 @@ def write_atomic_copy(root: Path, scan_id: str, text: str) -> Path:
     return kept
 
 
-def set_status(root: Path, scan_id: str, status: str) -> dict:
-    """Change a scan's status only (its labels stay as they are, whatever another writer saved)."""
-    if status not in STATUSES:
+def set_status(root: Path, scan_id: str, status: str | None, review: dict | None = None, sure=(),
+               started: bool = False, **extra) -> dict:
+    """Change a scan's status (None: keep it; `started`: a scan still "todo" is "in progress" now), its units'
+    review states and extra fields only: its labels stay as they are, whatever another writer saved."""
+    if status is not None and status not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}, but got {status!r}")
     root = Path(root)
     with _lock(root, scan_id):
-        return _write_status(root, scan_id, read_status(root, scan_id), status, read_labels(root, scan_id), {})
+        previous = read_status(root, scan_id)
+        if status is None:
+            status = "in progress" if started and previous["status"] == "todo" else previous["status"]
+        return _write_status(root, scan_id, previous, status, read_labels(root, scan_id), extra, sure=sure,
+                             review=review)
 
 
 class _Overlap(Exception):
@@ -170,11 +198,19 @@ def read_status(root: Path, scan_id: str, problems: ProblemLog | None = None) ->
             raise ValueError(f"status must be one of {STATUSES}, but got {record.get('status')!r}")
         if not isinstance(record.get("version", 0), int) or not isinstance(record.get("boxes", 0), int):
             raise ValueError("version and boxes must be integers")
+        if not isinstance(record.get("unsure", []), list) or not isinstance(record.get("review", {}), dict):
+            raise ValueError("unsure must be a list of label lines and review an object of unit states")
     except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         if problems is not None:
             problems.add(Problem("bad_status", str(path), f"scan {scan_id}", str(exc), "read as todo"))
         return dict(NO_STATUS)
     return record
+
+
+def read_version(root: Path, scan_id: str) -> tuple[int, str]:
+    """A scan's label version and its label text, read together under the scan's lock."""
+    with _lock(Path(root), scan_id):
+        return read_status(root, scan_id).get("version", 0), read_labels(root, scan_id)
 
 
 def read_labels(root: Path, scan_id: str) -> str:

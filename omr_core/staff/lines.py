@@ -18,6 +18,14 @@ Method, on the staff samples of `space.estimate_staff_space` (five equally space
    down), across gaps of at most MISS_SPACES staff spaces (a clef, a chord, a time signature cover them).
 4. The box: from the first to the last lined column, and from the top edge of the top line to the bottom edge of
    the bottom line over that span, as DeepScoresV2 labels `staff`.
+5. Checked against the whole page (`_complete`): a reading with a thin line a space outside its five on one side
+   over most of its length is a stack of ledger lines (high chords), not a staff, and is dropped. The long
+   staves then say how the page is bent: a staff's top line at any height is interpolated between the long
+   staves above and below it. Every height is tried (1 px steps) against the page's columns (every half staff
+   space): a column matches where all five lines are dark and three of the four spaces light. A height whose
+   matches beat those within 1.5 staff spaces, cover MIN_STAFF_SPACES and are no ledger stack is a staff; where
+   the readings of steps 1-4 missed it, or hold it only in part or shifted by ledger lines (a faint staff under
+   beamed chords), it is followed again (step 2-3) from its matched columns and replaces those readings.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from omr_core.staff.space import StaffSpaceEstimate, grey, paper_blocks, track_l
 MIN_STAFF_SPACES = 8.0  # a staff shorter than this is text or a stray pattern
 BIN_SPACES = 4.0  # top-line bins along x
 MISS_SPACES = 3.0  # the lines may be covered this long (a clef, a chord of seconds, a time signature)
+LEDGER_STACK = 0.5  # share of a staff's lined columns with a thin line a space outside it (one side): ledger lines
 
 
 @dataclass(frozen=True)
@@ -125,9 +134,16 @@ def find_staves(darkness: np.ndarray, estimate: StaffSpaceEstimate) -> list[Staf
                         page_slope)
         if staff is not None and (staff.x1 - staff.x0) >= MIN_STAFF_SPACES * staff.space_px:
             found.append(staff)
-    # a staff read with ledger lines among its five lies whole spaces off the real one and, followed along its
-    # lines, runs over the same columns: of two such, the one with ink a space outside its outer lines (the
-    # other's line) is dropped
+    found = _single_readings(darkness, found, space, ink)
+    return sorted(_single_readings(darkness, _complete(darkness, found, estimate, page_slope), space, ink),
+                  key=lambda s: s.middle_y)
+
+
+def _single_readings(darkness: np.ndarray, found: list[Staff], space: float, ink: float) -> list[Staff]:
+    """A staff read with ledger lines among its five lies whole spaces off the real one and, followed along its
+    lines, runs over the same columns: of two such, the one half as long as the other or less is dropped (ledger
+    lines run for a few notes, a staff on), else the one with ink a space outside its outer lines (the other's
+    line)."""
     keep = [True] * len(found)
     for i in range(len(found)):
         for j in range(i + 1, len(found)):
@@ -136,9 +152,144 @@ def find_staves(darkness: np.ndarray, estimate: StaffSpaceEstimate) -> list[Staf
             if not (keep[i] and keep[j]) or hi - lo < 0.3 * min(a.x1 - a.x0, b.x1 - b.x0):
                 continue
             columns = np.linspace(lo, hi - 1, 48)
-            if np.median(np.abs(a.line_y(columns)[2] - b.line_y(columns)[2])) < 4.5 * space:
+            if np.median(np.abs(a.line_y(columns)[2] - b.line_y(columns)[2])) >= 4.5 * space:
+                continue
+            length_a, length_b = a.x1 - a.x0, b.x1 - b.x0
+            if max(length_a, length_b) >= 2 * min(length_a, length_b):
+                keep[j if length_a > length_b else i] = False
+            else:
                 keep[j if _outside_ink(darkness, a, columns, ink) <= _outside_ink(darkness, b, columns, ink) else i] = False
-    return sorted([f for f, k in zip(found, keep) if k], key=lambda s: s.middle_y)
+    return [f for f, k in zip(found, keep) if k]
+
+
+def _complete(darkness: np.ndarray, found: list[Staff], estimate: StaffSpaceEstimate,
+              page_slope: float) -> list[Staff]:
+    """Rule 5: the readings checked against every height of the page; staves missed, cut short or shifted are
+    followed again from the columns where their five lines match."""
+    ink = estimate.ink_darkness
+    found = [s for s in found if not _ledger_stack(darkness, s, ink)]
+    if not found:
+        return []
+    space = estimate.staff_space_px
+    longest = max(s.x1 - s.x0 for s in found)
+    reference = sorted((s for s in found if s.x1 - s.x0 >= 0.5 * longest), key=lambda s: s.middle_y)
+    x0, x1 = min(s.x0 for s in reference), max(s.x1 for s in reference)
+    columns = np.arange(x0, x1, max(2.0, space / 2))
+    top, step, match = _page_matches(darkness, reference, columns, ink)
+    score = match.mean(axis=1)
+    reach = int(1.5 * space)
+    padded = np.pad(score, reach)
+    window = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1).max(axis=1)
+    enough = MIN_STAFF_SPACES * space / (columns[1] - columns[0]) if len(columns) > 1 else np.inf
+    peaks = np.flatnonzero((score >= window) & (match.sum(axis=1) >= enough))
+    peaks = peaks[np.concatenate([[True], np.diff(peaks) > reach])] if len(peaks) else peaks
+    staves = list(found)
+    for row in peaks:
+        cols = np.flatnonzero(match[row])
+        xs, tops, spaces = columns[cols], top[row, cols], step[row, cols]
+        middle = tops + 2 * spaces
+        near = [k for k, s in enumerate(staves) if _covers(s, xs, middle, 2.5 * space)]
+        held = [k for k in near if np.median(np.abs(staves[k].line_y(np.clip(xs, staves[k].x0, staves[k].x1))[2]
+                                                    - middle)) <= 0.5 * space]
+        if any(staves[k].x0 <= xs.min() + space and staves[k].x1 >= xs.max() - space for k in held):
+            continue  # a reading holds this staff whole already
+        if _dark_outside(darkness, xs, tops, spaces, ink) > LEDGER_STACK:
+            continue
+        tops = tops + _recentre(darkness, xs, tops, spaces)
+        staff = _follow(darkness, xs, tops, spaces, estimate.line_thickness_px, ink, page_slope)
+        if staff is None or (staff.x1 - staff.x0) < MIN_STAFF_SPACES * staff.space_px:
+            continue
+        # the readings it replaces: parts of it, and readings shifted by ledger lines over its columns
+        staves = [s for k, s in enumerate(staves) if k not in near or (s.x1 - s.x0) > (staff.x1 - staff.x0)] + [staff]
+    return staves
+
+
+def _covers(staff: Staff, xs: np.ndarray, middle: np.ndarray, within: float) -> bool:
+    """Whether the staff's middle line runs within `within` px of `middle` over some of the columns `xs`."""
+    inside = (xs >= staff.x0) & (xs <= staff.x1)
+    return bool(inside.any()) and float(np.median(np.abs(staff.line_y(xs[inside])[2] - middle[inside]))) <= within
+
+
+def _page_matches(darkness: np.ndarray, reference: list[Staff], columns: np.ndarray, dark_at: float):
+    """For every row y of the page (a top line passing y halfway across) and every column: the top line's y
+    (h, c), the staff space (h, c), and whether five lines match there (h, c) bool: all five dark (within a
+    pixel) and three of the four spaces light. The top line's course is interpolated between the reference
+    staves (sorted top to bottom), carried on parallel above the first and below the last."""
+    height, width = darkness.shape
+    centre = (columns[0] + columns[-1]) / 2
+    tops = np.array([s.top_y(columns) for s in reference])  # (n, c)
+    spaces = np.array([s.space_at(columns) for s in reference])
+    at_centre = np.array([float(s.top_y(centre)) for s in reference])
+    rows = np.arange(height, dtype=np.float64)
+    cols = np.clip(np.round(columns).astype(np.int64), 0, width - 1)
+    if len(reference) == 1:
+        top = tops[0][None] + (rows - at_centre[0])[:, None]
+        step = np.broadcast_to(spaces[0][None], top.shape)
+    else:
+        upper = np.clip(np.searchsorted(at_centre, rows), 1, len(reference) - 1)
+        t = ((rows - at_centre[upper - 1]) / np.maximum(at_centre[upper] - at_centre[upper - 1], 1e-6))[:, None]
+        top = tops[upper - 1] + t * (tops[upper] - tops[upper - 1])
+        step = spaces[upper - 1] + np.clip(t, 0, 1) * (spaces[upper] - spaces[upper - 1])
+    match = np.ones(top.shape, dtype=bool)
+    for k in range(5):
+        line = np.round(top + k * step).astype(np.int64)
+        dark = np.zeros(top.shape, dtype=bool)
+        for offset in (-1, 0, 1):
+            dark |= darkness[np.clip(line + offset, 0, height - 1), cols[None]] > dark_at
+        match &= dark
+    light = np.zeros(top.shape, dtype=np.int8)
+    for k in range(4):
+        light += darkness[np.clip(np.round(top + (k + 0.5) * step).astype(np.int64), 0, height - 1), cols[None]] < dark_at
+    return top, step, match & (light >= 3)
+
+
+def _dark_outside(darkness: np.ndarray, xs, tops, spaces, dark_at: float) -> float:
+    """Of the columns xs, the larger share (above or below) where a thin line runs a space outside the five
+    lines (dark there, light 0.4 spaces either way): near 1 for five ledger lines over a staff (the staff's own
+    line, or the next ledger line, is the sixth), under a third for a staff (its own ledger lines, here and
+    there; noteheads and beams are no thin line)."""
+    height, width = darkness.shape
+    cols = np.clip(np.round(xs).astype(np.int64), 0, width - 1)
+    if len(cols) == 0:
+        return 0.0
+
+    def at(row, spread):
+        rows = np.clip(np.round(row).astype(np.int64)[:, None] + np.arange(-spread, spread + 1)[None], 0, height - 1)
+        return darkness[rows, cols[:, None]].max(axis=1)
+
+    shares = []
+    for row in (tops - spaces, tops + 5 * spaces):
+        thin = (at(row, 1) > dark_at) & (at(row - 0.4 * spaces, 0) < dark_at) & (at(row + 0.4 * spaces, 0) < dark_at)
+        shares.append(float(thin.mean()))
+    return max(shares)
+
+
+def _ledger_stack(darkness: np.ndarray, staff: Staff, dark_at: float) -> bool:
+    """A reading that is five ledger lines of high or low chords: dark a space outside it where it is lined."""
+    xs = np.arange(staff.x0, staff.x1, max(2.0, staff.space_px / 2))
+    height, width = darkness.shape
+    lines = staff.line_y(xs)
+    cols = np.clip(np.round(xs).astype(np.int64), 0, width - 1)
+    lined = np.ones(len(xs), dtype=bool)
+    for k in range(5):
+        rows = np.clip(np.round(lines[k]).astype(np.int64)[:, None] + np.arange(-1, 2)[None], 0, height - 1)
+        lined &= darkness[rows, cols[:, None]].max(axis=1) > dark_at
+    if lined.sum() < 3:
+        return False
+    return _dark_outside(darkness, xs[lined], lines[0][lined], staff.space_at(xs[lined]), dark_at) > LEDGER_STACK
+
+
+def _recentre(darkness: np.ndarray, xs, tops, spaces) -> np.ndarray:
+    """Per column, the shift (-2..2 px) that puts the five line rows on the most ink: the interpolated course
+    is a guess between staves, the ink says where the lines are."""
+    height, width = darkness.shape
+    cols = np.clip(np.round(xs).astype(np.int64), 0, width - 1)
+    offsets = np.arange(-2, 3)
+    total = np.zeros((len(offsets), len(xs)))
+    for k in range(5):
+        rows = np.round(tops + k * spaces).astype(np.int64)
+        total += darkness[np.clip(rows[None] + offsets[:, None], 0, height - 1), cols[None]]
+    return offsets[np.argmax(total, axis=0)].astype(np.float64)
 
 
 def _group_median(groups: np.ndarray, values: np.ndarray) -> np.ndarray:

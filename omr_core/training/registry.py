@@ -282,7 +282,7 @@ def bundle_model(ws, name: str, target_root: Path = BUNDLED_MODELS, bundle_name:
     checkout has a working detector."""
     from omr_core.offline import import_ultralytics
 
-    from omr_core.registry import find_model
+    from omr_core.registry import MODEL_FILES, find_model
 
     entry = find_model(name, ws)
     source = Path(entry["dir"])
@@ -309,6 +309,11 @@ def bundle_model(ws, name: str, target_root: Path = BUNDLED_MODELS, bundle_name:
         card.update(name=check_name(bundle_name), registered_as=name)
     target = target_root / card["name"]
     copy_atomic(source / "best.pt", target / "best.pt")
+    for derived in MODEL_FILES[1:]:  # a model bundled over another keeps none of the other's exports
+        if (source / derived).is_file():
+            copy_atomic(source / derived, target / derived)
+        elif (target / derived).is_file():
+            (target / derived).unlink()  # after the new weights are in place: they are not this model's
     card["weights"] = str((target / "best.pt").relative_to(target_root.parent))
     card["files"] = file_hashes(target)  # what makes the bundled .pt trusted in every checkout
     write_card(target, card)

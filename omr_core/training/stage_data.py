@@ -7,8 +7,10 @@
 A stage's dataset is its plan `source` (a DeepScores-format folder of the workspace; the first start makes
 `corpus-default`), optionally turned into a scan-like variant first (`scan: phone`), converted with the stage's
 class set into tiles of the stage's training size, so the model sees symbols at the size it will detect them
-(a whole 1960x2772 page trained at imgsz 640 shrinks every symbol ~4x, and noteheads vanish). `source:
-real-scans` is the Annotation page's export of labelled real scans: it is made there, not here.
+(a whole 1960x2772 page trained at imgsz 640 shrinks every symbol ~4x, and noteheads vanish), every page first
+resized to the canonical staff space (`CANONICAL_STAFF_SPACE_PX`, chosen by measurement), the one the detector
+reads every input at. `source: real-scans` is the Annotation page's export of labelled real scans: it is made
+there, not here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from omr_core.staff.rescale import CANONICAL_STAFF_SPACE_PX
 from omr_core.training.plan import REAL_SCANS, Stage, StageSettings
 
 
@@ -35,6 +38,7 @@ class StageDataRecipe:
     overlap_px: int
     ready: bool  # the dataset exists
     source_ready: bool  # the source to make it from exists
+    staff_space_px: float | None = CANONICAL_STAFF_SPACE_PX  # pages resized to it first (None: kept as they are)
 
     @property
     def makeable(self) -> bool:
@@ -51,20 +55,24 @@ class StageDataRecipe:
             return (f"{self.dataset} holds labelled real scans: label them on the Annotation page and export them "
                     f"with class set {self.class_set} as {self.dataset}")
         steps = f"the scan-like ({self.scan}) variant of source {self.source}" if self.scan else f"source {self.source}"
-        return (f"{steps}, converted with class set {self.class_set} into {self.tile_px}-px tiles "
+        scale = f" at a staff space of {self.staff_space_px:g} px" if self.staff_space_px else ""
+        return (f"{steps}, converted with class set {self.class_set}{scale} into {self.tile_px}-px tiles "
                 f"(overlap {self.overlap_px} px)")
 
     def cli_args(self, workspace: Path) -> list[str]:
-        return ["stage-data", self.stage, "--workspace", str(workspace), "--tile", str(self.tile_px)]
+        return ["stage-data", self.stage, "--workspace", str(workspace), "--tile", str(self.tile_px),
+                "--staff-space", str(self.staff_space_px or 0)]
 
 
-def stage_recipe(ws, stage: Stage, settings: StageSettings, tile_px: int | None = None) -> StageDataRecipe:
-    """How the stage's dataset is made on this machine: tiles of `tile_px` (default: the settings' imgsz)."""
+def stage_recipe(ws, stage: Stage, settings: StageSettings, tile_px: int | None = None,
+                 staff_space_px: float | None = CANONICAL_STAFF_SPACE_PX) -> StageDataRecipe:
+    """How the stage's dataset is made on this machine: tiles of `tile_px` (default: the settings' imgsz) of
+    pages resized to `staff_space_px` (None or 0: each page kept at its own)."""
     tile = int(tile_px or settings.imgsz)
     ready = (ws.dataset(stage.dataset) / "data.yaml").is_file()
     source_ready = stage.source != REAL_SCANS and stage.source in ws.list_sources()
     return StageDataRecipe(stage.name, stage.dataset, stage.class_set.name, stage.source, stage.scan, tile,
-                           overlap_for(tile), ready, source_ready)
+                           overlap_for(tile), ready, source_ready, staff_space_px or None)
 
 
 def make_stage_dataset(ws, recipe: StageDataRecipe, progress=None, seed: int = 0) -> Path:
@@ -86,5 +94,6 @@ def make_stage_dataset(ws, recipe: StageDataRecipe, progress=None, seed: int = 0
         source = variant
     config = ConvertConfig(source=str(source), output=str(ws.dataset(recipe.dataset)), class_set=recipe.class_set,
                            class_sets_yaml=str(ws.class_sets_yaml), tile_px=recipe.tile_px,
-                           overlap_px=recipe.overlap_px, seed=seed, overwrite=True)
+                           overlap_px=recipe.overlap_px, staff_space_px=recipe.staff_space_px, seed=seed,
+                           overwrite=True)
     return convert_deepscores(config, progress).output

@@ -248,3 +248,28 @@ def case_crop(image: np.ndarray, case_xyxy: np.ndarray, boxes_xyxy: np.ndarray, 
         p1 = (int((bx1 - x0) * scale), int((by1 - y0) * scale))
         cv2.rectangle(crop, p0, p1, color, 3 if highlight[i] else 1)
     return crop
+def draw_regions(image: np.ndarray, xyxy: np.ndarray, labels: list[str], colors_rgb: list[tuple[int, int, int]],
+                 max_width: int = 900, highlight: int | None = None) -> np.ndarray:
+    """A page shrunk to at most `max_width` px wide with labelled regions over it (the annotation page's
+    work units): each region outlined in its colour, its label in a tag at its top left; the `highlight`-th
+    drawn thicker.
+
+    Args:
+        image: (h, w, 3) uint8 RGB or (h, w) uint8 grey.
+        xyxy: (n, 4) regions in the image's pixels.
+        labels, colors_rgb: (n,) a short label and an RGB colour per region.
+
+    Returns:
+        (h', w', 3) uint8 RGB.
+    """
+    image = _check_image(image)
+    small, scale = resize_to_width(image, max_width)
+    canvas = np.ascontiguousarray(cv2.cvtColor(small, cv2.COLOR_GRAY2RGB) if small.ndim == 2 else small.copy())
+    # the page a little paler, so that the outlines read over the ink
+    canvas = (canvas.astype(np.uint16) * 3 // 4 + 64).astype(np.uint8)
+    boxes = np.round(np.asarray(xyxy, dtype=np.float64).reshape(-1, 4) * scale).astype(np.int64)
+    for k, ((x0, y0, x1, y1), label, color) in enumerate(zip(boxes.tolist(), labels, colors_rgb)):
+        width = 4 if k == highlight else 2
+        cv2.rectangle(canvas, (x0 + 1, y0 + 1), (x1 - 2, y1 - 2), tuple(int(c) for c in color), width)
+        _label(canvas, label, (x0 + 3, y0 + 3 + 14), tuple(int(c) for c in color))
+    return canvas

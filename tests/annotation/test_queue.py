@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from omr_core.annotation.queue import queue, save_predictions, system_uncertainty, uncertainty
+from omr_core.annotation.queue import queue, save_predictions, uncertainty, unit_uncertainty
+from omr_core.annotation.units import WorkUnit
 from omr_core.annotation.store import save_labels, write_atomic
 from omr_core.structures.detections import Detections
 
@@ -44,11 +45,12 @@ def test_queue_order(tmp_path):
     assert order[1]["uncertainty"] > order[2]["uncertainty"] and order[3]["uncertainty"] is None
 
 
-def test_systems_are_scored_on_their_own_boxes(tmp_path):
+def test_units_are_scored_on_their_own_boxes(tmp_path):
     both = Detections.merge([predictions([0.99, 0.98], y=10), predictions([0.5, 0.55], y=60)])
     save_predictions(tmp_path, "p", "m", both, ["noteheadBlackOnLine"])
     document = json.loads((tmp_path / "predictions" / "p.json").read_text())
-    assert system_uncertainty(document, (0, 50, 100, 100)) > system_uncertainty(document, (0, 0, 100, 50))
+    units = [WorkUnit((0, 0, 100, 50), "system", "system 1"), WorkUnit((0, 50, 100, 100), "system", "system 2")]
+    assert unit_uncertainty(document, units, 1) > unit_uncertainty(document, units, 0)
 
 
 def test_scans_holding_a_wanted_class_come_first(tmp_path):

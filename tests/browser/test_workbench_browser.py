@@ -112,51 +112,6 @@ def test_a_confusion_cell_lists_its_cases(eval_server, tmp_path):
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def scans_server(tmp_path_factory, engraved):
-    import shutil
-
-    from omr_core.annotation.scans import import_scans
-    from omr_core.workspace import Workspace
-    from tests.conftest import DATA
-
-    ws = Workspace.open(tmp_path_factory.mktemp("scans-ws"))
-    shutil.copytree(engraved, ws.source("engraved"))  # not empty: no first-start job competing for the CPU
-    import_scans(ws.real_scans, [DATA / "real_scans" / "tabi.jpg"])
-    yield from serve(ws)
-
-
-def test_a_box_drawn_on_the_canvas_is_saved_and_back_after_a_reload(scans_server, tmp_path):
-    import re
-
-    from playwright.sync_api import sync_playwright
-
-    saved = re.compile(r"([1-9]\d*) boxes in this work unit")
-    with sync_playwright() as p:
-        browser, page = open_app(p, scans_server)
-        page.get_by_role("link", name="Annotation").click()
-        page.get_by_role("heading", name="Annotation").wait_for(timeout=60_000)
-        page.get_by_text("0 boxes in this work unit").wait_for(timeout=30_000)
-        page.get_by_text("Recent").wait_for(timeout=30_000)  # the page has settled: the canvas will not move
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.scroll_into_view_if_needed()
-        page.wait_for_timeout(1000)  # the canvas attaches its mouse handlers after it is drawn
-        box = canvas.bounding_box()
-        x, y = box["x"] + 200, box["y"] + 60
-        page.mouse.move(x, y)
-        page.mouse.down()
-        page.mouse.move(x + 30, y + 50, steps=8)
-        page.mouse.up()
-        page.get_by_text(saved).wait_for(timeout=60_000)
-        count = saved.search(page.get_by_text(saved).inner_text()).group(1)
-        page.reload()  # a new session on the page's own URL: what was saved comes back from disk
-        page.get_by_role("heading", name="Annotation").wait_for(timeout=60_000)
-        page.get_by_text("system 1 · edited").click()  # edited units go last; the next one to do comes up first
-        page.get_by_text(f"{count} boxes in this work unit").wait_for(timeout=60_000)
-        page.screenshot(path=str(tmp_path / "annotation.png"))
-        browser.close()
-
-
 # Characters that need an emoji font (a machine without one draws them as empty boxes), and the replacement
 # character of text that lost its glyphs.
 EMOJI = re.compile("[\U0001F000-\U0001FFFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\uFFFD]")

@@ -45,8 +45,9 @@ def test_the_staves_of_a_phone_photo_are_followed_along_their_slope(engraved):
         best = box_iou(moved, found).max(axis=1)
         found_all.extend(best)
     found_all = np.array(found_all)
-    # a faint staff under a hand of ledger-lined chords is still missed now and then (issue 14 goes on)
-    assert (found_all >= 0.5).mean() >= 0.9 and (found_all >= 0.9).mean() >= 0.8, np.round(found_all, 2)
+    # every staff (a faint one under ledger-lined chords too); the boxes of a photo's keystoned staves are the
+    # moved boxes' envelopes, so a few read lower
+    assert (found_all >= 0.5).all() and (found_all >= 0.9).mean() >= 0.8, np.round(found_all, 2)
 
 
 @pytest.mark.parametrize("slope_deg", [0.0, 1.5, -3.0])
@@ -63,6 +64,21 @@ def test_constructed_sloped_staves_keep_their_lines(slope_deg):
         slope = np.polyfit(x, lines[0], 1)[0]
         assert slope == pytest.approx(np.tan(np.deg2rad(slope_deg)), abs=0.004)
         assert staff.x0 < 15 and staff.x1 > 1385  # the lines run the width of the image
+
+
+def test_five_ledger_lines_over_a_run_of_high_notes_are_no_staff():
+    space = 14.0
+    image = staves_image(space, 1.6, 0.0, wh=(1400, 900), staves=3, notes=False)
+    top = 0.6 * 900 / 3.2 + 900 / 3.2  # the second staff's top line
+    for x in np.arange(300, 900, 2 * space):  # sixteenths up to five ledger lines above it, for 20 staff spaces
+        for k in range(1, 6):
+            y = int(round(top - k * space))
+            cv2.line(image, (int(x), y), (int(x + 1.6 * space), y), 0, 2)
+        cv2.ellipse(image, (int(x + 0.8 * space), int(top - 5.5 * space)), (int(0.6 * space), int(0.45 * space)),
+                    -20, 0, 360, 0, -1)
+    staves = staves_of(image)
+    assert len(staves) == 3
+    assert all(abs(s.top_y(700) - t) < 2 for s, t in zip(staves, [0.6 * 900 / 3.2 + k * 900 / 3.2 for k in range(3)]))
 
 
 def test_a_measure_crop_holds_one_staff(engraved):

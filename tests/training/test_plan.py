@@ -82,3 +82,23 @@ def test_augmentation_reaches_ultralytics_and_never_mirrors_by_default():
     assert all(s.settings.augment == {"fliplr": 0.0} for s in default.stages)
     plan = parse_plan({"stages": [stage(augment={"scale": 0.25, "close_mosaic": 3})]}, SETS)
     assert plan.stages[0].settings.augment == {"scale": 0.25, "close_mosaic": 3}
+
+
+def test_the_bundled_models_plan_chains_every_stage_the_script_trains():
+    """models/train_bundled.sh trains models/bundled_plan.yaml's stages in order: the plan must load, chain 3.1 ->
+    3.4 -> noise -> 3.5 each from the previous one, and name exactly the stages the script runs."""
+    import re
+    from pathlib import Path
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    plan = load_plan(models / "bundled_plan.yaml", load_class_sets())
+    script = (models / "train_bundled.sh").read_text()
+    loop = re.search(r"for stage in ([^;]+); do", script).group(1).split()
+    assert loop == [s.name for s in plan.stages]
+    chain = plan.stages[:7]
+    assert [s.class_set.name for s in chain] == ["3.1", "3.2", "3.3", "3.4", "3.4", "3.5", "3.5"]
+    assert chain[0].start_from == "none" and all(s.start_from == "previous" for s in chain[1:])
+    assert [s.scan for s in chain] == [None, None, None, None, "phone", None, "phone"]
+    arch = {s.settings.model for s in plan.stages[7:]}
+    assert arch == {"yolov8n.yaml", "yolo11n.yaml", "yolo26n.yaml"}
+    assert all(s.start_from == "none" and s.dataset == "corpus-3.1" for s in plan.stages[7:])

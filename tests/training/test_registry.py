@@ -71,9 +71,13 @@ def test_stages_chain_through_the_registry(ws, plan):
     assert bundled["test_metrics"]["split"] == "test" and "mAP50" in bundled["test_metrics"]
     assert (ws.root / "repo-models" / run.name / "best.pt").is_file()
     assert "pieces never seen in training" in (ws.root / "repo-models" / run.name / "README.md").read_text()
+    stale = ws.root / "repo-models" / "tiny-3.1" / "best.onnx"  # an export of the model bundled there before
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"another model's export")
     renamed = bundle_model(ws, run.name, target_root=ws.root / "repo-models", bundle_name="tiny-3.1")
     assert renamed["name"] == "tiny-3.1" and renamed["registered_as"] == run.name
     assert (ws.root / "repo-models" / "tiny-3.1" / "best.pt").is_file()
+    assert not stale.exists() and set(renamed["files"]) == {"best.pt"}  # nothing of the other model is trusted
 
     with pytest.raises(StageError, match="did not pass its gate"):
         prepare_stage(ws, plan, "3.2", has_gpu=False)
