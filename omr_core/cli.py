@@ -83,11 +83,11 @@ _WORKSPACE = _parent((("--workspace",), {"help": "the workspace folder (default:
 _TRUST = _parent((("--trust-pickle",), {  # the one declaration of the consent flag: a .pt nobody vouched for
     "action": "store_true", "help": "allow a .pt file that this workspace did not train and no bundled card records "
                                     "(a .pt is a pickle: loading it runs code from it)"}))
-_DETECTOR = _parent(
-    (("--backend",), {"default": "auto", "choices": BACKENDS, "help": "auto: ONNX Runtime where the model has an export"}),
-    (("--conf",), {"type": float, "default": DEFAULT_CONF,
-                   "help": "confidence from which a box counts (an evaluation's verdicts, P/R/F1 and confusion too)"}),
-)
+_BACKEND = _parent(
+    (("--backend",), {"default": "auto", "choices": BACKENDS, "help": "auto: ONNX Runtime where the model has an export"}))
+_CONF = _parent((("--conf",), {"type": float, "default": DEFAULT_CONF,
+                               "help": "confidence from which a box counts (an evaluation's verdicts, P/R/F1 and "
+                                       "confusion too)"}))
 _MODEL = _parent((("--model",), {"required": True, "help": "a registered model name or a .pt/.onnx path"}))
 _SEED = _parent((("--seed",), {"type": int, "default": 0, "help": "random seed: the same seed writes the same output"}))
 
@@ -172,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     drawn.add_argument("folder")
     drawn.add_argument("--pages", type=int, default=DRAWN_PAGES, help="pages to draw (default: %(default)s)")
 
-    detect = sub.add_parser("detect", parents=[_MODEL, _WORKSPACE, _DETECTOR, _TRUST],
+    detect = sub.add_parser("detect", parents=[_MODEL, _WORKSPACE, _BACKEND, _CONF, _TRUST],
                             help="detect symbols in images or PDF pages (tiled) and write JSON")
     detect.add_argument("inputs", nargs="+", help="image files (png, jpg, tiff) or PDFs")
     detect.add_argument("--dpi", type=float, default=DEFAULT_DPI, help="PDF pages are rendered at this resolution")
@@ -183,7 +183,7 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--no-rescale", action="store_true",
                         help="read every input at its own scale, not at the model's staff space")
 
-    measures = sub.add_parser("measures", parents=[_MODEL, _WORKSPACE, _DETECTOR, _TRUST],
+    measures = sub.add_parser("measures", parents=[_MODEL, _WORKSPACE, _BACKEND, _CONF, _TRUST],
                               help="ScoreEye hand-off: detect in the measures of metadata.json files")
     measures.add_argument("metadata", nargs="+", help="ScoreEye metadata.json files, one per page")
     measures.add_argument("--out", required=True, help="the page-level symbols JSON")
@@ -194,21 +194,18 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--int8", action="store_true", help="also INT8, kept only within one mAP point")
     export.add_argument("--images", type=int, default=4, help="sample images of the model's data for the parity check")
 
-    evaluate = sub.add_parser("evaluate", parents=[_WORKSPACE, _DETECTOR, _TRUST],
+    evaluate = sub.add_parser("evaluate", parents=[_WORKSPACE, _BACKEND, _CONF, _TRUST],
                               help="evaluate a model on a dataset split: metrics, verdicts, OMR metrics")
     evaluate.add_argument("model", help="a registered model name or a .onnx path")
     evaluate.add_argument("dataset", help="a workspace dataset name or a YOLO dataset folder")
     evaluate.add_argument("--split", default="val")
     evaluate.add_argument("--name", help="the evaluation's name (default: MODEL-DATASET-SPLIT)")
 
-    prelabel = sub.add_parser("prelabel", help="pre-label scans of the real-scan set with a model (whole pages, cut "
-                                               "into their work units)")
+    prelabel = sub.add_parser("prelabel", parents=[_MODEL, _WORKSPACE, _BACKEND, _TRUST],
+                              help="pre-label scans of the real-scan set with a model (whole pages, cut into their "
+                                   "work units)")
     prelabel.add_argument("scans", nargs="*", help="scan ids (default with --new: every scan not pre-labelled yet)")
     prelabel.add_argument("--new", action="store_true", help="also every scan that has no pre-labels yet")
-    prelabel.add_argument("--model", required=True, help="a registered model name or a .pt/.onnx path")
-    prelabel.add_argument("--workspace")
-    prelabel.add_argument("--backend", default="auto", choices=["auto", "onnx", "int8", "torch"])
-    _trust_option(prelabel)
 
     classes = sub.add_parser("classes", help="list the class sets and what the plan's short names mean")
     classes.add_argument("--class-sets-yaml")
