@@ -13,6 +13,23 @@ apply_defaults()
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def _no_job_outlives_its_test(request):
+    """A page opened on an empty workspace starts the first start's `init` in the background (minutes of
+    engraving): stop every job still running in the test's own folders when it ends, so none eats the CPU of
+    the tests after it."""
+    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None  # torn down after
+    yield
+    if root is None:
+        return
+    from omr_core.jobs import list_jobs
+
+    for jobs_dir in [root / "jobs", *root.glob("*/jobs"), *root.glob("*/*/jobs")]:
+        for job in list_jobs(jobs_dir) if jobs_dir.is_dir() else []:
+            if job.state() == "running":
+                job.stop()
+
+
 @pytest.fixture(scope="session")
 def sample_json() -> Path:
     return DATA / "deepscores_v2_sample.json"
