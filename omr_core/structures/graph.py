@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
 
 
 def components(n: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -22,6 +20,11 @@ def components(n: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         raise ValueError(f"first and second must be the same length, but got {len(first)} and {len(second)}")
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    # imported here: scipy.sparse takes ~0.25 s to load, which every importer of the staff package (the CLI
+    # among them) paid at start-up
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_array((np.ones(len(first), dtype=np.int8), (first, second)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     # the first index at which a label occurs is the smallest node of its component
