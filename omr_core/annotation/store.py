@@ -59,13 +59,11 @@ def save_labels(root: Path, scan_id: str, label_text: str, status: str | None = 
     `review`: {unit number: state} for the units this save changes. With `base_version` (and `base_text`, the
     labels at that version), a save that another writer overtook is merged, or refused with LabelConflict (see
     the module docstring)."""
-    if status is not None and status not in STATUSES:
-        raise ValueError(f"status must be one of {STATUSES}, but got {status!r}")
+    _check_status(status)
     root = Path(root)
     with _lock(root, scan_id):
         previous = read_status(root, scan_id)
-        if status is None:
-            status = "in progress" if started and previous["status"] == "todo" else previous["status"]
+        status = _status_after(previous, status, started)
         current = read_labels(root, scan_id)
         text = label_text
         if base_version is not None and base_version != previous.get("version", 0) and base_text is not None:
@@ -82,6 +80,19 @@ def save_labels(root: Path, scan_id: str, label_text: str, status: str | None = 
         if text != current or not (root / "labels" / f"{scan_id}.txt").is_file():
             write_atomic(root / "labels" / f"{scan_id}.txt", text.encode())
         return _write_status(root, scan_id, previous, status, text, extra, unsure, sure, review)
+
+
+def _check_status(status: str | None) -> None:
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}, but got {status!r}")
+
+
+def _status_after(previous: dict, status: str | None, started: bool) -> str:
+    """The status a save gives: `status`, or (None) the one on disk, a scan still "todo" being "in progress"
+    once `started`."""
+    if status is not None:
+        return status
+    return "in progress" if started and previous["status"] == "todo" else previous["status"]
 
 
 def normal_line(line: str) -> str:
@@ -117,13 +128,11 @@ def set_status(root: Path, scan_id: str, status: str | None, review: dict | None
                started: bool = False, **extra) -> dict:
     """Change a scan's status (None: keep it; `started`: a scan still "todo" is "in progress" now), its units'
     review states and extra fields only: its labels stay as they are, whatever another writer saved."""
-    if status is not None and status not in STATUSES:
-        raise ValueError(f"status must be one of {STATUSES}, but got {status!r}")
+    _check_status(status)
     root = Path(root)
     with _lock(root, scan_id):
         previous = read_status(root, scan_id)
-        if status is None:
-            status = "in progress" if started and previous["status"] == "todo" else previous["status"]
+        status = _status_after(previous, status, started)
         return _write_status(root, scan_id, previous, status, read_labels(root, scan_id), extra, sure=sure,
                              review=review)
 
