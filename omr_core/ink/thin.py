@@ -63,12 +63,13 @@ def thin_symbols(darkness: np.ndarray, heads_xyxy: np.ndarray, staves: list[Staf
     # a blurred photo's thin strokes are as faint as its staff lines: ink is read against them
     contrast = float(np.median([s.line_darkness for s in staves])) if staves else CLEAN_LINES
     dark = DARK * float(np.clip(contrast / CLEAN_LINES, 0.4, 1.0))
-    spaces = _head_spaces(heads_xyxy, staves, space_px)
+    owner = _head_staves(heads_xyxy, staves)
+    spaces = _head_spaces(heads_xyxy, staves, space_px, owner)
     # the page's turn: the median slope of its staff lines
     tilt = float(np.median([np.polyfit(s.knots_x, s.knots_top, 1)[0] if len(s.knots_x) > 1 else 0.0
                             for s in staves])) if staves else 0.0
     stems, stem_heads, scores = _stems(darkness, heads_xyxy, spaces, dark, tilt)
-    ledgers, ledger_heads = _ledgers(darkness, heads_xyxy, staves, dark, tilt)
+    ledgers, ledger_heads = _ledgers(darkness, heads_xyxy, staves, dark, tilt, owner)
     staff_boxes = np.array([s.xyxy for s in staves], dtype=np.float64).reshape(-1, 4)
     return ThinSymbols(stems, stem_heads, scores, ledgers, ledger_heads, staff_boxes)
 
@@ -82,10 +83,12 @@ def _head_staves(heads: np.ndarray, staves: list[Staff]) -> np.ndarray:
     return np.argmin(np.abs(middle - cy[None]), axis=0)
 
 
-def _head_spaces(heads: np.ndarray, staves: list[Staff], space_px: float | None) -> np.ndarray:
-    """(n,) the staff space at each head: its nearest staff's, else `space_px`, else the head's height."""
+def _head_spaces(heads: np.ndarray, staves: list[Staff], space_px: float | None,
+                 owner: np.ndarray | None = None) -> np.ndarray:
+    """(n,) the staff space at each head: its nearest staff's (`owner`: `_head_staves`), else `space_px`, else
+    the head's height."""
     out = np.full(len(heads), float(space_px)) if space_px else (heads[:, 3] - heads[:, 1]).astype(np.float64)
-    owner = _head_staves(heads, staves)
+    owner = _head_staves(heads, staves) if owner is None else owner
     cx = (heads[:, 0] + heads[:, 2]) / 2
     for k, staff in enumerate(staves):
         mine = owner == k
@@ -133,79 +136,118 @@ def _stems(darkness: np.ndarray, heads: np.ndarray, spaces: np.ndarray, dark: fl
             best_cover = np.where(ok, value, best_cover)
             best_col = np.where(ok, cols[np.arange(n), k], best_col)
             best_first = np.where(ok, right == sides[0], best_first)
-        for i in np.flatnonzero(best_col >= 0):
-            stem = _stem_at(darkness, int(best_col[i]), heads[i], float(s[i]), up, dark, tilt)
-            if stem is not None:
-                found.append(stem)
-                origin.append(i)
-                scores.append(best_cover[i])
-                usual.append(best_first[i])
-    stems = np.array(found, dtype=np.float64).reshape(-1, 4)
-    return _merge_chords(stems, np.array(origin, dtype=np.int64), np.array(scores), np.array(usual, dtype=bool))
+        seeded = np.flatnonzero(best_col >= 0)
+        boxes, ok = _stems_at(darkness, best_col[seeded], heads[seeded], s[seeded], up, dark, tilt)
+        found.append(boxes[ok])
+        origin.append(seeded[ok])
+        scores.append(best_cover[seeded[ok]])
+        usual.append(best_first[seeded[ok]])
+    stems = np.concatenate(found).reshape(-1, 4)
+    return _merge_chords(stems, np.concatenate(origin).astype(np.int64), np.concatenate(scores),
+                         np.concatenate(usual).astype(bool))
 
 
-def _stem_at(darkness: np.ndarray, column: int, head: np.ndarray, s: float, up: bool, dark: float = DARK,
-             tilt: float = 0.0):
-    """The stem through `column` beside a head: its tip where its ink ends, its end at the head as engraved
-    (STEM_ATTACH past the head's centre), its edges from its ink (`_stem_edges`); None where it is too short
-    to be a stem or too wide."""
-    height, width = darkness.shape
-    x0, y0, x1, y1 = head
+def _stems_at(darkness: np.ndarray, columns: np.ndarray, heads: np.ndarray, s: np.ndarray, up: bool,
+              dark: float = DARK, tilt: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The stems through `columns` (n,) beside their heads (n, 4), all at once: each one's tip where its ink
+    ends (`_tips`), its end at the head as engraved (STEM_ATTACH past the head's centre), its edges from its ink
+    (`_stem_edges`). Returns the boxes (n, 4) and whether each is a stem (not too short, not too wide)."""
+    if len(columns) == 0:
+        return np.zeros((0, 4)), np.zeros(0, dtype=bool)
+    y0, y1 = heads[:, 1], heads[:, 3]
     cy = (y0 + y1) / 2
-    # the stem's column, from the head to at most 12 spaces past it (the longest beamed stems are ~8)
-    lo, hi = (max(0, int(y0 - 12 * s)), int(np.ceil(y1)) + 1) if up else (int(y0), min(height, int(y1 + 12 * s)))
-    line = darkness[lo:hi, max(0, column - 1):min(width, column + 2)].max(axis=1)
-    tip = lo + _run_end(line, (int(y0 - 0.3 * s) if up else int(y1 + 0.3 * s)) - lo, -1 if up else 1, dark)
+    tips = _tips(darkness, columns, y0, y1, s, up, dark)
     attach = cy - STEM_ATTACH * s if up else cy + STEM_ATTACH * s
-    if abs(tip - attach) < STEM_MIN * s + 0.5 * (y1 - y0):
-        return None
-    top, bottom = min(tip, attach), max(tip, attach)
-    edges = _stem_edges(darkness, column + 0.5, top, bottom, s, tilt)
-    if edges is None:
-        return None
-    return (edges[0], top, edges[1], bottom)
+    top, bottom = np.minimum(tips, attach), np.maximum(tips, attach)
+    left, right, wide_enough = _stem_edges(darkness, columns, top, bottom, s, tilt)
+    long_enough = np.abs(tips - attach) >= STEM_MIN * s + 0.5 * (y1 - y0)
+    return np.stack([left, top, right, bottom], axis=1).reshape(-1, 4), long_enough & wide_enough
 
 
-def _stem_edges(darkness: np.ndarray, centre: float, top: float, bottom: float, s: float, tilt: float = 0.0):
-    """The stem's left and right edge, on the rows where it stands alone (both flanks, a quarter space out,
-    light: beside a chord's heads or a staff line they would count other ink): the summed darkness across it is
-    its width and its weighted mean its centre, both sub-pixel. On a page turned by `tilt` (the staff lines'
-    slope) the stem, square to them, slants: the box widens to all its ink. None where it is wider than a
-    stem (a barline pair, a clef, a beam's end); where too few rows stand alone, the median row of it all."""
+def _tips(darkness: np.ndarray, columns: np.ndarray, y0: np.ndarray, y1: np.ndarray, s: np.ndarray, up: bool,
+          dark: float = DARK) -> np.ndarray:
+    """(n,) where each stem's ink ends, sub-pixel, followed from 0.3 space past its head away from it (at most
+    12 spaces: the longest beamed stems are ~8), on the darkest of its column and the two beside it: the edge
+    of the last dark pixel plus the darkness of the next (anti-aliased ends)."""
     height, width = darkness.shape
-    rows = np.arange(max(0, int(np.ceil(top))), min(height, int(np.floor(bottom))))
-    reach = max(2, int(np.ceil(0.25 * s)) + 1)
-    c = int(np.floor(centre))
-    if len(rows) == 0 or c - reach < 0 or c + reach >= width:
-        return None
-    alone = rows[(darkness[rows, c - reach] < 0.3) & (darkness[rows, c + reach] < 0.3)]
-    use = alone if len(alone) >= 3 else rows
-    cols = np.arange(c - reach + 1, c + reach)
-    def reading(part):
-        profile = np.median(darkness[np.ix_(part, cols)], axis=0)
-        total = float(profile.sum())
-        return (float((profile * (cols + 0.5)).sum() / total), total) if 0 < total <= 0.3 * s else None
+    if up:
+        lo = np.maximum(0, (y0 - 12 * s).astype(np.int64))
+        hi = np.minimum(height, np.ceil(y1).astype(np.int64) + 1)
+        start = (y0 - 0.3 * s).astype(np.int64) - lo
+    else:
+        lo = y0.astype(np.int64)
+        hi = np.minimum(height, (y1 + 12 * s).astype(np.int64))
+        start = (y1 + 0.3 * s).astype(np.int64) - lo
+    n_rows = hi - lo
+    index = np.arange(int(n_rows.max(initial=0)))[None]  # (1, L)
+    rows = np.clip(lo[:, None] + index, 0, height - 1)
+    cols = np.clip(columns[:, None] + np.arange(-1, 2)[None], 0, width - 1)  # the column and its two neighbours
+    inside = (columns[:, None] + np.arange(-1, 2)[None] >= 0) & (columns[:, None] + np.arange(-1, 2)[None] < width)
+    line = np.where(inside[:, None, :], darkness[rows[:, :, None], cols[:, None, :]], 0).max(axis=2)  # (n, L)
+    row = np.clip(start, 0, n_rows - 1)[:, None]
+    light = (line <= dark) & (index < n_rows[:, None])
+    count = np.arange(len(columns))
+    if up:  # the first light row above `row`: the stem's ink ends below it
+        ahead = light & (index < row)
+        found = ahead.any(axis=1)
+        j = (index.shape[1] - 1) - np.argmax(ahead[:, ::-1], axis=1)
+        tip = np.where(found, j + 1 - line[count, j], 0.0)
+    else:
+        ahead = light & (index > row)
+        found = ahead.any(axis=1)
+        j = np.argmax(ahead, axis=1)
+        tip = np.where(found, j + line[count, j], n_rows.astype(np.float64))
+    return lo + tip
 
-    whole = reading(use)
-    if whole is None:
-        return None
-    centre, stem_w = whole
+
+def _stem_edges(darkness: np.ndarray, columns: np.ndarray, top: np.ndarray, bottom: np.ndarray, s: np.ndarray,
+                tilt: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each stem's left and right edge (n,) and whether it is one, on the rows where it stands alone (both
+    flanks, a quarter space out, light: beside a chord's heads or a staff line they would count other ink): the
+    summed median darkness across it is its width and its weighted mean its centre, both sub-pixel. On a page
+    turned by `tilt` (the staff lines' slope) the stem, square to them, slants: the box widens to all its ink.
+    Not a stem where it is wider than one (a barline pair, a clef, a beam's end) or holds no ink; where too
+    few rows stand alone, the median row of it all."""
+    height, width = darkness.shape
+    n = len(columns)
+    first = np.maximum(0, np.ceil(top).astype(np.int64))
+    n_rows = np.maximum(np.minimum(height, np.floor(bottom).astype(np.int64)) - first, 0)
+    reach = np.maximum(2, np.ceil(0.25 * s).astype(np.int64) + 1)
+    if n == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
+    usable = (n_rows > 0) & (columns - reach >= 0) & (columns + reach < width)
+    index = np.arange(int(n_rows.max(initial=0)))[None]  # (1, L)
+    in_rows = index < n_rows[:, None]
+    rows = np.clip(first[:, None] + index, 0, height - 1)  # (n, L)
+    c_left = np.clip(columns - reach, 0, width - 1)[:, None]
+    c_right = np.clip(columns + reach, 0, width - 1)[:, None]
+    alone = in_rows & (darkness[rows, c_left] < 0.3) & (darkness[rows, c_right] < 0.3)
+    use = np.where((alone.sum(axis=1) >= 3)[:, None], alone, in_rows)  # (n, L)
+    offsets = np.arange(-int(reach.max()) + 1, int(reach.max()))  # (C,)
+    cols = columns[:, None] + offsets[None]  # (n, C)
+    in_cols = np.abs(offsets)[None] < reach[:, None]
+    block = darkness[rows[:, None, :], np.clip(cols, 0, width - 1)[:, :, None]]  # (n, C, L)
+    block = np.sort(np.where(use[:, None, :], block, np.inf), axis=2)
+    count = use.sum(axis=1)
+    lower = np.take_along_axis(block, np.maximum(count - 1, 0)[:, None, None] // 2, axis=2)[:, :, 0]
+    upper = np.take_along_axis(block, (count // 2)[:, None, None], axis=2)[:, :, 0]  # the median of each column
+    profile = np.where(in_cols & (count > 0)[:, None], (lower + upper) / 2, 0.0)
+    total = profile.sum(axis=1)
+    ok = usable & (total > 0) & (total <= 0.3 * s)
+    centre = (profile * (cols + 0.5)).sum(axis=1) / np.where(ok, total, 1.0)
     slant = abs(tilt) * (bottom - top) / 2  # a stem stands square to its staff lines: on a turned page it slants
-    return centre - stem_w / 2 - slant, centre + stem_w / 2 + slant
+    return centre - total / 2 - slant, centre + total / 2 + slant, ok
 
 
-def _run_end(column: np.ndarray, start: int, step: int, dark: float = DARK) -> float:
-    """Where a dark run down (`step` 1) or up (-1) `column` from `start` ends, sub-pixel: the edge of the last
-    dark pixel plus the darkness of the next (anti-aliased ends)."""
-    n = len(column)
-    row = int(np.clip(start, 0, n - 1))
-    ahead = column[row + 1:] if step > 0 else column[:row][::-1]
-    light = np.flatnonzero(ahead <= dark)
-    run = int(light[0]) if len(light) else len(ahead)
-    row += step * run
-    beyond = row + step
-    partial = float(column[beyond]) if 0 <= beyond < n else 0.0
-    return float(row + (1 + partial if step > 0 else -partial))
+def _median(values: np.ndarray, axis: int) -> np.ndarray:
+    """np.median along `axis` by partition: the same values, without np.median's per-call overhead, which on
+    these small windows (one per stem, one per ledger line) cost more than the work."""
+    n = values.shape[axis]
+    k = n // 2
+    if n % 2:
+        return np.take(np.partition(values, k, axis=axis), k, axis=axis)
+    part = np.partition(values, (k - 1, k), axis=axis)
+    return (np.take(part, k - 1, axis=axis) + np.take(part, k, axis=axis)) / 2
 
 
 def _merge_chords(stems: np.ndarray, origin: np.ndarray, scores: np.ndarray, usual: np.ndarray):
@@ -221,35 +263,40 @@ def _merge_chords(stems: np.ndarray, origin: np.ndarray, scores: np.ndarray, usu
     widths = stems[:, 2] - stems[:, 0]
     same = (ov_x > 0.5 * np.minimum(widths[:, None], widths[None, :])) & (ov_y > 0)
     first, second = np.nonzero(np.triu(same, 1))
-    label = components(len(stems), first, second)
-    merged, heads, best = [], [], []
-    for k in np.unique(label):
+    label = np.unique(components(len(stems), first, second), return_inverse=True)[1]  # 0, 1, ... in their order
+    size = np.bincount(label)
+    merged, heads, best = np.zeros((len(size), 4)), np.zeros(len(size), dtype=np.int64), np.zeros(len(size))
+    alone = size[label] == 1  # most stems hold one head: kept as found
+    merged[label[alone]], heads[label[alone]], best[label[alone]] = stems[alone], np.flatnonzero(alone), scores[alone]
+    for k in np.flatnonzero(size > 1):
         members = np.flatnonzero(label == k)
         sure = members[usual[members]] if usual[members].any() else members
-        merged.append([np.median(stems[sure, 0]), stems[sure, 1].min(), np.median(stems[sure, 2]), stems[sure, 3].max()])
-        heads.append(sure[np.argmax(stems[sure, 3] - stems[sure, 1])])
-        best.append(scores[members].max())
-    return np.array(merged, dtype=np.float64), origin[np.array(heads)], np.array(best)
+        merged[k] = [np.median(stems[sure, 0]), stems[sure, 1].min(), np.median(stems[sure, 2]), stems[sure, 3].max()]
+        heads[k] = sure[np.argmax(stems[sure, 3] - stems[sure, 1])]
+        best[k] = scores[members].max()
+    return merged, origin[heads], best
 
 
-def _ledgers(darkness: np.ndarray, heads: np.ndarray, staves: list[Staff], dark: float = DARK, tilt: float = 0.0):
-    height, width = darkness.shape
+def _ledgers(darkness: np.ndarray, heads: np.ndarray, staves: list[Staff], dark: float = DARK, tilt: float = 0.0,
+             owner: np.ndarray | None = None):
+    """Ledger lines between each head and its staff (`owner`: each head's staff, `_head_staves`)."""
     found, origin = [], []
-    owner = _head_staves(heads, staves)
-    for i, (x0, y0, x1, y1) in enumerate(heads):
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        if owner[i] < 0:
-            continue
-        staff = staves[owner[i]]
-        lines = staff.line_y(float(np.clip(cx, staff.x0, staff.x1)))
-        s = float(staff.space_at(cx))
-        above = (lines[0] - cy) / s
-        below = (cy - lines[4]) / s
-        offsets = []
-        if above > 0.5 - 0.25:  # above the top line by a step or more
-            offsets = [lines[0] - k * s for k in range(1, int(np.floor(above + 0.25)) + 1)]
-        elif below > 0.5 - 0.25:
-            offsets = [lines[4] + k * s for k in range(1, int(np.floor(below + 0.25)) + 1)]
+    owner = _head_staves(heads, staves) if owner is None else owner
+    cx, cy = (heads[:, 0] + heads[:, 2]) / 2, (heads[:, 1] + heads[:, 3]) / 2
+    outer, spaces = np.full((2, len(heads)), np.nan), np.full(len(heads), np.nan)  # top and bottom line at each head
+    for k, staff in enumerate(staves):
+        mine = owner == k
+        if mine.any():
+            outer[:, mine] = staff.line_y(np.clip(cx[mine], staff.x0, staff.x1))[[0, 4]]
+            spaces[mine] = staff.space_at(cx[mine])
+    above, below = (outer[0] - cy) / spaces, (cy - outer[1]) / spaces
+    for i in np.flatnonzero((owner >= 0) & ((above > 0.5 - 0.25) | (below > 0.5 - 0.25))):  # a step or more out
+        s = float(spaces[i])
+        if above[i] > 0.5 - 0.25:
+            offsets = [outer[0, i] - k * s for k in range(1, int(np.floor(above[i] + 0.25)) + 1)]
+        else:
+            offsets = [outer[1, i] + k * s for k in range(1, int(np.floor(below[i] + 0.25)) + 1)]
+        x0, x1 = heads[i, 0], heads[i, 2]
         for y in offsets:
             box = _ledger_at(darkness, y, x0, x1, s, dark, tilt)
             if box is not None:
@@ -303,7 +350,7 @@ def _ledger_at(darkness: np.ndarray, y: float, x0: float, x1: float, s: float, d
     x_end = end + 1 + (float(line[end + 1]) if end + 1 < width else 0.0)
     # its edges: the darkness across it beside the head, as coverage
     band = np.arange(max(0, row - int(np.ceil(0.3 * s))), min(height, row + int(np.ceil(0.3 * s)) + 1))
-    across = np.median(darkness[np.ix_(band, sides)], axis=1)
+    across = _median(darkness[np.ix_(band, sides)], axis=1)
     thickness = float(across.sum())
     centre = float((across * (band + 0.5)).sum() / max(thickness, 1e-6))
     if thickness <= 0 or thickness > 0.4 * s:

@@ -230,17 +230,28 @@ def _page_matches(darkness: np.ndarray, reference: list[Staff], columns: np.ndar
         t = ((rows - at_centre[upper - 1]) / np.maximum(at_centre[upper] - at_centre[upper - 1], 1e-6))[:, None]
         top = tops[upper - 1] + t * (tops[upper] - tops[upper - 1])
         step = spaces[upper - 1] + np.clip(t, 0, 1) * (spaces[upper] - spaces[upper - 1])
-    match = np.ones(top.shape, dtype=bool)
-    for k in range(5):
-        line = np.round(top + k * step).astype(np.int64)
-        dark = np.zeros(top.shape, dtype=bool)
-        for offset in (-1, 0, 1):
-            dark |= darkness[np.clip(line + offset, 0, height - 1), cols[None]] > dark_at
-        match &= dark
-    light = np.zeros(top.shape, dtype=np.int8)
+    # the sampled columns only, each dark pixel grown a pixel up and down ("dark within a pixel"); rows -1 and
+    # h stand for every row beyond the page, as its first and last row
+    sub = darkness[:, cols] > dark_at  # (h, c)
+    near = np.zeros((height + 2, len(cols)), dtype=bool)
+    near[1:-1] = sub
+    near[:-2] |= sub
+    near[2:] |= sub
+    near[0], near[-1] = sub[0], sub[-1]
+    light_at = darkness[:, cols] < dark_at
+    # the top line first over every row and column, the other lines only where all above them matched
+    rows_at, cols_at = np.nonzero(near[np.clip(np.round(top).astype(np.int64), -1, height) + 1,
+                                       np.arange(len(cols))[None]])
+    t, st = top[rows_at, cols_at], step[rows_at, cols_at]
+    for k in range(1, 5):
+        keep = near[np.clip(np.round(t + k * st).astype(np.int64), -1, height) + 1, cols_at]
+        rows_at, cols_at, t, st = rows_at[keep], cols_at[keep], t[keep], st[keep]
+    light = np.zeros(len(rows_at), dtype=np.int8)
     for k in range(4):
-        light += darkness[np.clip(np.round(top + (k + 0.5) * step).astype(np.int64), 0, height - 1), cols[None]] < dark_at
-    return top, step, match & (light >= 3)
+        light += light_at[np.clip(np.round(t + (k + 0.5) * st).astype(np.int64), 0, height - 1), cols_at]
+    match = np.zeros(top.shape, dtype=bool)
+    match[rows_at[light >= 3], cols_at[light >= 3]] = True
+    return top, step, match
 
 
 def _dark_outside(darkness: np.ndarray, xs, tops, spaces, dark_at: float) -> float:
@@ -405,13 +416,37 @@ def _extend(darkness: np.ndarray, knots_x, knots_top, knots_space, first: float,
     left = reach(int(np.clip(np.floor(first), 0, width - 1)), -1)
     right = reach(int(np.clip(np.ceil(last), 0, width - 1)), 1)
     extra = []
-    bin_px = BIN_SPACES * space
     for lo, hi in ((left, first), (last, right)):
-        for b0 in np.arange(lo, hi, bin_px):
-            inside = slice(int(b0), int(min(hi, b0 + bin_px)) + 1)
-            ok = enough[inside]
-            if ok.sum() >= 3:
-                centre = float(np.mean(columns[inside][ok]))
-                extra.append((centre, float(np.median(top[inside][ok]) + np.nanmedian(shift[:, inside][:, ok])),
-                              float(np.median(step[inside][ok]))))
+        extra += _bin_knots(lo, hi, BIN_SPACES * space, enough, top, step, shift)
     return left, right, [k for k in extra if not (first <= k[0] <= last)]
+
+
+def _bin_knots(lo: float, hi: float, bin_px: float, enough: np.ndarray, top: np.ndarray, step: np.ndarray,
+               shift: np.ndarray) -> list[tuple[float, float, float]]:
+    """One knot per bin of `bin_px` columns from lo to hi (each bin's columns lo..hi inclusive) holding three
+    lined columns or more (`enough`): their mean column, median top line re-centred by the median shift of its
+    lines' ink (`shift` (5, w), NaN where not read), and median staff space; all bins at once."""
+    starts = np.arange(lo, hi, bin_px)
+    if len(starts) == 0:
+        return []
+    first = starts.astype(np.int64)
+    ends = np.minimum(np.minimum(hi, starts + bin_px).astype(np.int64) + 1, len(enough))
+    lengths = np.maximum(ends - first, 0)
+    label = np.repeat(np.arange(len(starts)), lengths)
+    column = first[label] + np.arange(len(label)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    ok = enough[column]
+    label, column = label[ok], column[ok]
+    count = np.bincount(label, minlength=len(starts))
+    keep = count[label] >= 3
+    label, column = label[keep], column[keep]
+    if len(label) == 0:
+        return []
+    bins = np.unique(label)
+    centre = np.bincount(label, weights=column.astype(np.float64))[bins] / count[bins]
+    moved = shift[:, column]  # (5, n): the NaN of lines not read thin drop out, as nanmedian drops them
+    lines_label = np.broadcast_to(label, moved.shape)[~np.isnan(moved)]
+    offset = np.full(len(starts), np.nan)
+    if len(lines_label):
+        offset[np.unique(lines_label)] = _group_median(lines_label, moved[~np.isnan(moved)])
+    tops = _group_median(label, top[column]) + offset[bins]
+    return list(zip(centre.tolist(), tops.tolist(), _group_median(label, step[column]).tolist()))
