@@ -118,10 +118,14 @@ def find_staves(darkness: np.ndarray, estimate: StaffSpaceEstimate) -> list[Staf
     for group in groups:
         for k, members in enumerate(staves):
             slope, intercept = fits[k]
-            if abs(float(np.median(middle[group] - (intercept + slope * x[group])))) <= 0.5 * space:
+            off = abs(float(np.median(middle[group] - (intercept + slope * x[group])))) / space
+            if off <= 0.5:
                 staves[k] = np.concatenate([members, group])
                 fits[k] = _line_fit(x[staves[k]], middle[staves[k]])
                 break
+            if abs(off - round(off)) <= 0.3 and 1 <= round(off) <= 2 and 2 * len(group) <= len(members) \
+                    and x[members].min() <= x[group].min() and x[group].max() <= x[members].max():
+                break  # ledger lines over part of a staff read longer: its own lines shifted a space or two
         else:
             staves.append(group)
             fits.append(_line_fit(x[group], middle[group]))
