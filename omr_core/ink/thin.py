@@ -258,12 +258,19 @@ def _merge_chords(stems: np.ndarray, origin: np.ndarray, scores: np.ndarray, usu
         return stems, origin, scores
     from omr_core.structures.graph import components
 
-    ov_x = np.minimum(stems[:, None, 2], stems[None, :, 2]) - np.maximum(stems[:, None, 0], stems[None, :, 0])
-    ov_y = np.minimum(stems[:, None, 3], stems[None, :, 3]) - np.maximum(stems[:, None, 1], stems[None, :, 1])
+    # the pairs that overlap in x: by left edge, each stem against those starting before its right edge
+    n = len(stems)
+    order = np.argsort(stems[:, 0], kind="stable")
+    ends = np.searchsorted(stems[order, 0], stems[order, 2], side="left")
+    counts = np.maximum(ends - np.arange(n) - 1, 0)
+    a = np.repeat(np.arange(n), counts)
+    b = a + 1 + np.arange(len(a)) - np.repeat(np.cumsum(counts) - counts, counts)
+    first, second = order[a], order[b]
+    ov_x = np.minimum(stems[first, 2], stems[second, 2]) - np.maximum(stems[first, 0], stems[second, 0])
+    ov_y = np.minimum(stems[first, 3], stems[second, 3]) - np.maximum(stems[first, 1], stems[second, 1])
     widths = stems[:, 2] - stems[:, 0]
-    same = (ov_x > 0.5 * np.minimum(widths[:, None], widths[None, :])) & (ov_y > 0)
-    first, second = np.nonzero(np.triu(same, 1))
-    label = np.unique(components(len(stems), first, second), return_inverse=True)[1]  # 0, 1, ... in their order
+    same = (ov_x > 0.5 * np.minimum(widths[first], widths[second])) & (ov_y > 0)
+    label = np.unique(components(n, first[same], second[same]), return_inverse=True)[1]  # 0, 1, ... in their order
     size = np.bincount(label)
     merged, heads, best = np.zeros((len(size), 4)), np.zeros(len(size), dtype=np.int64), np.zeros(len(size))
     alone = size[label] == 1  # most stems hold one head: kept as found
