@@ -88,6 +88,10 @@ _BACKEND = _parent(
 _CONF = _parent((("--conf",), {"type": float, "default": DEFAULT_CONF,
                                "help": "confidence from which a box counts (an evaluation's verdicts, P/R/F1 and "
                                        "confusion too)"}))
+_INK = _parent((("--ink-classes",), {
+    "nargs": "+", "default": [], "metavar": "CLASS",
+    "help": "thin classes the model does not know, found from the ink around its noteheads all the same "
+            "(stem, legerLine, staff)"}))
 _MODEL = _parent((("--model",), {"required": True, "help": "a registered model name or a .pt/.onnx path"}))
 _SEED = _parent((("--seed",), {"type": int, "default": 0, "help": "random seed: the same seed writes the same output"}))
 
@@ -172,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     drawn.add_argument("folder")
     drawn.add_argument("--pages", type=int, default=DRAWN_PAGES, help="pages to draw (default: %(default)s)")
 
-    detect = sub.add_parser("detect", parents=[_MODEL, _WORKSPACE, _BACKEND, _CONF, _TRUST],
+    detect = sub.add_parser("detect", parents=[_MODEL, _WORKSPACE, _BACKEND, _CONF, _TRUST, _INK],
                             help="detect symbols in images or PDF pages (tiled) and write JSON")
     detect.add_argument("inputs", nargs="+", help="image files (png, jpg, tiff) or PDFs")
     detect.add_argument("--dpi", type=float, default=DEFAULT_DPI, help="PDF pages are rendered at this resolution")
@@ -183,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--no-rescale", action="store_true",
                         help="read every input at its own scale, not at the model's staff space")
 
-    measures = sub.add_parser("measures", parents=[_MODEL, _WORKSPACE, _BACKEND, _CONF, _TRUST],
+    measures = sub.add_parser("measures", parents=[_MODEL, _WORKSPACE, _BACKEND, _CONF, _TRUST, _INK],
                               help="ScoreEye hand-off: detect in the measures of metadata.json files")
     measures.add_argument("metadata", nargs="+", help="ScoreEye metadata.json files, one per page")
     measures.add_argument("--out", required=True, help="the page-level symbols JSON")
@@ -194,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--int8", action="store_true", help="also INT8, kept only within one mAP point")
     export.add_argument("--images", type=int, default=4, help="sample images of the model's data for the parity check")
 
-    evaluate = sub.add_parser("evaluate", parents=[_WORKSPACE, _BACKEND, _CONF, _TRUST],
+    evaluate = sub.add_parser("evaluate", parents=[_WORKSPACE, _BACKEND, _CONF, _TRUST, _INK],
                               help="evaluate a model on a dataset split: metrics, verdicts, OMR metrics")
     evaluate.add_argument("model", help="a registered model name or a .onnx path")
     evaluate.add_argument("dataset", help="a workspace dataset name or a YOLO dataset folder")
@@ -472,7 +476,8 @@ def _detect(args) -> int:
     from omr_core.workspace import Workspace
 
     detector = SymbolDetector.load(args.model, Workspace.open(args.workspace), backend=args.backend,
-                                   trust_pickle=args.trust_pickle, conf=args.conf, rescale=not args.no_rescale)
+                                   trust_pickle=args.trust_pickle, conf=args.conf, rescale=not args.no_rescale,
+                                   ink_classes=tuple(args.ink_classes))
     results = []
     for name in args.inputs:
         pages = range(pdf_page_count(name)) if is_pdf(Path(name)) else [0]
@@ -492,7 +497,7 @@ def _measures(args) -> int:
     from omr_core.workspace import Workspace
 
     detector = SymbolDetector.load(args.model, Workspace.open(args.workspace), backend=args.backend, conf=args.conf,
-                                   trust_pickle=args.trust_pickle)
+                                   trust_pickle=args.trust_pickle, ink_classes=tuple(args.ink_classes))
     document = detect_measures(detector, args.metadata)
     write_atomic(Path(args.out), json.dumps(document, indent=1))
     count = sum(len(m["symbols"]) for p in document["pages"] for s in p["systems"] for m in s["measures"])
@@ -578,7 +583,8 @@ def _evaluate(args) -> int:
     from omr_core.workspace import Workspace, check_name
 
     ws = Workspace.open(args.workspace)
-    detector = SymbolDetector.load(args.model, ws, backend=args.backend, trust_pickle=args.trust_pickle)
+    detector = SymbolDetector.load(args.model, ws, backend=args.backend, trust_pickle=args.trust_pickle,
+                                   ink_classes=tuple(args.ink_classes))
     dataset = Path(args.dataset) if Path(args.dataset).is_dir() else ws.dataset(args.dataset)
     model = Path(args.model).stem if Path(args.model).suffix in (".pt", ".onnx") else str(args.model)
     name = check_name(args.name or f"{model}-{dataset.name}-{args.split}")

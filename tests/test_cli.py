@@ -54,6 +54,10 @@ def test_detect_and_evaluate_from_the_cli(evaluated_workspace, page_path, tmp_pa
     assert main(["detect", str(page_path), "--model", name, "--out", str(out)]) == 0
     document = json.loads(out.read_text())
     assert document["model_name"] == name and len(document["symbols"]) > 50 and document["tiles"] > 1
+    assert "staff" not in document["classes"]
+    assert main(["detect", str(page_path), "--model", name, "--out", str(out), "--ink-classes", "staff"]) == 0
+    document = json.loads(out.read_text())
+    assert "staff" in document["classes"] and any(s["class_name"] == "staff" for s in document["symbols"])
     ws = evaluated_workspace
     assert main(["evaluate", name, "engraved", "--split", "val", "--workspace", str(ws.root)]) == 0
     assert f"{name}-engraved-val" in ws.list_evaluations()  # a dotted model name stays whole
@@ -68,7 +72,7 @@ def test_an_option_several_commands_share_is_one_declaration():
     from omr_core.cli import _parser
 
     sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
-    for flag in ("--workspace", "--trust-pickle", "--backend", "--conf", "--seed"):
+    for flag in ("--workspace", "--trust-pickle", "--backend", "--conf", "--seed", "--ink-classes"):
         declared = {id(action) for name, command in sub.choices.items() if name not in ("convert", "generate")
                     for action in command._actions if flag in action.option_strings}
         assert len(declared) == 1, f"{flag} is declared {len(declared)} times"

@@ -111,16 +111,25 @@ class SymbolDetector:
     def __init__(self, backend, tile_px: int | None = None, overlap_px: int | None = None, conf: float = DEFAULT_CONF,
                  iou: float = 0.5, batch: int = 8, rules: MergeRules | None = None, card: dict | None = None,
                  skip_blank: bool = True, staff_space_px: float | None = None, rescale: bool = True,
-                 thin: str = "ink"):
+                 thin: str = "ink", ink_classes: tuple[str, ...] = ()):
         """`staff_space_px`: the staff space the model was trained at (default: the card's); `rescale`: resize
         inputs to it (off: every image is read at its own scale); `thin`: "ink" finds the model's thin classes
         (stem, ledger line, staff) from the ink around its noteheads (`omr_core.ink.thin`), "model" keeps what
-        the model itself predicts for them."""
+        the model itself predicts for them; `ink_classes`: thin classes the model does not know, found from the
+        ink all the same (ids after the model's own), e.g. ("staff", "legerLine") for a notehead model."""
         if thin not in ("ink", "model"):
             raise ValueError(f"thin must be 'ink' or 'model', but got {thin!r}")
         self.thin = thin
         self.backend = backend
-        self.names: dict[int, str] = backend.info.names
+        self.names: dict[int, str] = dict(backend.info.names)
+        for name in ink_classes:
+            if name not in THIN_CLASSES:
+                raise ValueError(f"ink_classes: {name!r} is not found from the ink; expected some of "
+                                 f"{', '.join(sorted(THIN_CLASSES))}")
+            if thin != "ink":
+                raise ValueError(f"ink_classes {list(ink_classes)} need thin='ink', but thin is {thin!r}")
+            if name not in self.names.values():
+                self.names[max(self.names, default=-1) + 1] = name
         self.imgsz = backend.info.imgsz
         self.tile_px = int(tile_px or self.imgsz)
         self.overlap_px = int(overlap_px if overlap_px is not None else min(self.tile_px // 4, 128))

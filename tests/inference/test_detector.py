@@ -121,6 +121,27 @@ def test_it_finds_the_noteheads_of_a_page_it_never_saw(detector, engraved, page_
     assert len(truth) > 30 and recall >= 0.5, f"notehead recall {recall:.2f} on {len(truth)} noteheads"
 
 
+def test_thin_classes_the_model_lacks_are_found_from_the_ink(workspace, model_dir, engraved, page_path):
+    """`ink_classes`: staves and ledger lines for a notehead model that knows neither, as the page labels them."""
+    detector = SymbolDetector.load(model_dir.name, workspace, backend="torch", ink_classes=("staff", "legerLine"))
+    assert "staff" not in card_of(model_dir)["classes"] and {"staff", "legerLine"} <= set(detector.names.values())
+    reader = DeepScoresReader(engraved / "deepscores_train.json")
+    record = next(r for r in reader.records() if r.file_name == page_path.name)
+    names = np.array(record.class_names).astype(str)
+    found = detector.detect(page_path)
+    for name, least in (("staff", 0.95), ("legerLine", 0.8)):
+        truth = record.detections.xyxy[names == name]
+        boxes = found.xyxy[found.data["class_name"].astype(str) == name]
+        assert len(truth) and len(boxes), name
+        recall = float((box_iou(truth, boxes).max(axis=1) >= 0.5).mean())
+        precision = float((box_iou(boxes, truth).max(axis=1) >= 0.5).mean())
+        assert recall >= least and precision >= least, (name, recall, precision)
+    with pytest.raises(ValueError, match="clefG.*not found from the ink"):
+        SymbolDetector.load(model_dir.name, workspace, backend="torch", ink_classes=("clefG",))
+    with pytest.raises(ValueError, match="need thin='ink'"):
+        SymbolDetector.load(model_dir.name, workspace, backend="torch", ink_classes=("staff",), thin="model")
+
+
 def test_json_output_carries_every_box(detector, page_path):
     run = detector.run(page_path)
     document = json.loads(json.dumps(detector.to_json(run.detections, run.image_wh, str(page_path))))
