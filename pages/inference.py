@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from omr_core.formats.images import DEFAULT_DPI, ImageInputError, is_pdf, pdf_page_count
-from omr_core.inference.detector import SymbolDetector, list_registry_models, resolve_model
+from omr_core.inference.detector import INK_CLASSES, SymbolDetector, list_registry_models, resolve_model
 from omr_core.inference.uploads import IMAGE_TYPES, MODEL_TYPES, UploadError, download_name, save_upload
 from omr_core.inference.viewing import detect_file, file_digest, filter_shown, scale_view
 from omr_core.jobs import running_job
@@ -26,9 +26,11 @@ uploads = ws.root / "uploads"
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")
-def load_detector(root: str, model: str, backend: str, trust_pickle: bool, mtime: float) -> SymbolDetector:
+def load_detector(root: str, model: str, backend: str, trust_pickle: bool, mtime: float,
+                  ink_classes: tuple[str, ...] = ()) -> SymbolDetector:
     # detections are made once at the MIN_CONF floor; the slider filters them without running again
-    return SymbolDetector.load(model, Workspace.open(root), backend=backend, trust_pickle=trust_pickle, conf=MIN_CONF)
+    return SymbolDetector.load(model, Workspace.open(root), backend=backend, trust_pickle=trust_pickle, conf=MIN_CONF,
+                               ink_classes=ink_classes)
 
 
 # -- the image ---------------------------------------------------------------------------------------------
@@ -121,6 +123,11 @@ with right:
     else:
         st.info("No registered model yet: train a stage on the Training page, or use a model file of your own.")
     conf = st.slider("Confidence at least", MIN_CONF, 0.95, DEFAULT_CONF, 0.05, key="infer-conf")
+    model_classes = set(options[model_key].get("classes", [])) if model_key in options else set()
+    ink_classes = tuple(st.multiselect(
+        "Also find from the ink", [c for c in INK_CLASSES if c not in model_classes], key="infer-ink-classes",
+        help="Thin symbols this model was not trained on, found from the page's ink around the noteheads it finds "
+             "(stems, ledger lines, staves: one box per staff)"))
 
 if image_path is None or model_key is None or (needs_consent and not trust):
     if model_key and needs_consent and not trust:
@@ -130,8 +137,9 @@ if image_path is None or model_key is None or (needs_consent and not trust):
 # -- detect (once per image, model and backend; the sliders only filter) -------------------------------------
 model_path = Path(options[model_key]["dir"]) if model_key in options else Path(model_key)
 try:
-    detector = load_detector(str(ws.root), model_key, backend, trust, model_path.stat().st_mtime)
-    key = "-".join(str(part) for part in (file_digest(image_path), page, dpi, model_key, backend, scale_mode, given_space))
+    detector = load_detector(str(ws.root), model_key, backend, trust, model_path.stat().st_mtime, ink_classes)
+    key = "-".join(str(part) for part in (file_digest(image_path), page, dpi, model_key, backend, scale_mode, given_space,
+                                          *ink_classes))
     if st.session_state.get("infer-key") != key:
         with st.spinner("Detecting..."):
             image, run = detect_file(detector, image_path, page, dpi, staff_space_px=given_space,

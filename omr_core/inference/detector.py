@@ -52,6 +52,7 @@ from omr_core.structures.detections import DEFAULT_CONF, Detections
 
 # DeepScores names of the thin classes the ink finds (either spelling of the ledger line)
 THIN_CLASSES = {"stem": "stem", "legerLine": "ledger", "ledgerLine": "ledger", "staff": "staff"}
+INK_CLASSES = ("stem", "legerLine", "staff")  # what a detector can add from the ink (`ink_classes`), DeepScores names
 BLANK_ABOVE = 160  # a tile with no pixel darker than this (in any channel) is blank paper: not run
 
 

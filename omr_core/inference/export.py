@@ -68,7 +68,7 @@ def compare(a: Detections, b: Detections, conf: float, min_iou: float = 0.95,
 
 def _model_files(model_dir: Path, name: str, missing: str) -> tuple[Path, Path, dict]:
     """A registry folder's model file (which must exist), its card's path, and the card ({} when none)."""
-    path = Path(model_dir) / name
+    path = Path(model_dir).resolve() / name  # absolute: the quantiser works in a folder of its own
     if not path.is_file():
         raise FileNotFoundError(f"{path}: {missing}")
     card_path = path.parent / "card.json"

@@ -107,3 +107,16 @@ def test_the_staff_space_is_shown_and_can_be_given_or_switched_off(app):
     at.radio(key="infer-scale-mode").set_value("Native scale").run()
     assert {m.label: m.value for m in at.metric}["Read at"] == "native scale"
     assert not at.exception
+
+
+def test_staves_and_ledger_lines_the_model_lacks_can_be_found_from_the_ink(app):
+    """The bundled model knows noteheads and stems; staves and ledger lines are offered from the ink."""
+    at = app
+    at.radio(key="infer-origin").set_value("Dataset image").run()
+    at.radio(key="infer-backend").set_value("torch").run()
+    ink = at.multiselect(key="infer-ink-classes")
+    assert ink.options == ["legerLine", "staff"] and ink.value == []  # stem is a class of the model already
+    assert "staff" not in classes_filter(at).options
+    ink.set_value(["staff"]).run()
+    assert not at.exception, at.exception
+    assert "staff" in classes_filter(at).options and "staff" in list(at.dataframe[0].value["class"])
