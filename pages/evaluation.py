@@ -12,7 +12,7 @@ from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import FALSE, VERDICTS
 from omr_core.evaluation.viewing import (completeness_caption, headline, image_names, largest_box_px, skipped_warning,
                                          verdict_counts)
-from omr_core.inference.detector import list_registry_models, resolve_model
+from omr_core.inference.detector import INK_CLASSES, list_registry_models, resolve_model
 from omr_core.formats.images import read_image
 from omr_core.structures.detections import DEFAULT_CONF
 from omr_core.structures.problems import ProblemLog
@@ -31,7 +31,8 @@ evaluating = job_banner(ws, ("evaluate",), JOBS)
 
 with st.expander("New evaluation", expanded=not ws.list_evaluations()):
     bad_cards = ProblemLog()
-    models = [Path(c["dir"]).name for c in list_registry_models(ws, bad_cards)]
+    cards = {Path(c["dir"]).name: c for c in list_registry_models(ws, bad_cards)}
+    models = list(cards)
     for problem in bad_cards.problems:
         st.warning(f"Model card left out: {problem.file}: {problem.message}")
     datasets = ws.list_datasets()
@@ -43,6 +44,10 @@ with st.expander("New evaluation", expanded=not ws.list_evaluations()):
         dataset = c2.selectbox("Dataset", datasets, key="eval-dataset")
         split = c3.selectbox("Split", ["val", "test", "train"], key="eval-split")
         conf = c4.number_input("Confidence", 0.01, 0.99, DEFAULT_CONF, 0.05, key="eval-conf")
+        ink_classes = st.multiselect(
+            "Also find from the ink", [c for c in INK_CLASSES if c not in cards[model].get("classes", [])],
+            key="eval-ink-classes", help="Thin classes this model was not trained on, found from the ink around the "
+                                         "noteheads it finds, and evaluated as its own")
         chosen = resolve_model(model, ws)
         consent = False
         if not chosen.trusted:
@@ -53,7 +58,8 @@ with st.expander("New evaluation", expanded=not ws.list_evaluations()):
                      icon=":material/play_arrow:",
                      help="One evaluation at a time: this one waits for the running one" if running else None):
             start_watched(ws, JOBS, "evaluate", ["evaluate", model, dataset, "--split", split, "--conf", str(conf),
-                                                 "--workspace", str(ws.root), *(["--trust-pickle"] if consent else [])],
+                                                 "--workspace", str(ws.root), *(["--trust-pickle"] if consent else []),
+                                                 *(["--ink-classes", *ink_classes] if ink_classes else [])],
                           f"evaluate {model} on {dataset}/{split}")
             st.rerun()
 

@@ -110,3 +110,18 @@ def test_note_completeness_says_why(app, evaluated_workspace):
     if notes["with_stem"] - notes["complete"]:
         assert f"{notes['stem_missed']:,} were found without their stem" in caption
     assert ("no stem class" in caption) == ("stem" not in summary["classes"])
+
+
+def test_a_new_evaluation_can_add_thin_classes_from_the_ink(app, monkeypatch):
+    """The classes the model lacks are offered, and the chosen ones go onto the evaluate job's command line."""
+    import omr_core.ui
+
+    started = []
+    monkeypatch.setattr(omr_core.ui, "start_watched", lambda ws, key, kind, args, title, **kw: started.append(args))
+    at = app
+    ink = at.multiselect(key="eval-ink-classes")
+    assert "staff" in ink.options and "stem" not in ink.options  # the bundled model has a stem class of its own
+    ink.set_value(["staff", "legerLine"]).run()
+    at.button(key="eval-start").click().run()
+    assert not at.exception, at.exception
+    assert started and started[0][-3:] == ["--ink-classes", "staff", "legerLine"]
