@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from omr_core.staff.lines import Staff
+from omr_core.structures.stats import median
 
 STEM_WIDTH = 0.100  # staff spaces (engraved pages, five fonts)
 HEAD_HEIGHT = 1.03  # a notehead's height in staff spaces (black 1.064, half and whole 1.0): cue heads are smaller
@@ -61,12 +62,12 @@ def thin_symbols(darkness: np.ndarray, heads_xyxy: np.ndarray, staves: list[Staf
     staves: the page's (`staff.lines.find_staves`); space_px: the staff space where no staff is near a head."""
     heads_xyxy = np.asarray(heads_xyxy, dtype=np.float64).reshape(-1, 4)
     # a blurred photo's thin strokes are as faint as its staff lines: ink is read against them
-    contrast = float(np.median([s.line_darkness for s in staves])) if staves else CLEAN_LINES
+    contrast = float(median([s.line_darkness for s in staves])) if staves else CLEAN_LINES
     dark = DARK * float(np.clip(contrast / CLEAN_LINES, 0.4, 1.0))
     owner = _head_staves(heads_xyxy, staves)
     spaces = _head_spaces(heads_xyxy, staves, space_px, owner)
     # the page's turn: the median slope of its staff lines
-    tilt = float(np.median([np.polyfit(s.knots_x, s.knots_top, 1)[0] if len(s.knots_x) > 1 else 0.0
+    tilt = float(median([np.polyfit(s.knots_x, s.knots_top, 1)[0] if len(s.knots_x) > 1 else 0.0
                             for s in staves])) if staves else 0.0
     stems, stem_heads, scores = _stems(darkness, heads_xyxy, spaces, dark, tilt)
     ledgers, ledger_heads = _ledgers(darkness, heads_xyxy, staves, dark, tilt, owner)
@@ -239,17 +240,6 @@ def _stem_edges(darkness: np.ndarray, columns: np.ndarray, top: np.ndarray, bott
     return centre - total / 2 - slant, centre + total / 2 + slant, ok
 
 
-def _median(values: np.ndarray, axis: int) -> np.ndarray:
-    """np.median along `axis` by partition: the same values, without np.median's per-call overhead, which on
-    these small windows (one per stem, one per ledger line) cost more than the work."""
-    n = values.shape[axis]
-    k = n // 2
-    if n % 2:
-        return np.take(np.partition(values, k, axis=axis), k, axis=axis)
-    part = np.partition(values, (k - 1, k), axis=axis)
-    return (np.take(part, k - 1, axis=axis) + np.take(part, k, axis=axis)) / 2
-
-
 def _merge_chords(stems: np.ndarray, origin: np.ndarray, scores: np.ndarray, usual: np.ndarray):
     """Stems of one chord, found from each of its heads, become one box: its edges and its end at the heads as
     the heads on the stem's usual side read them (a head set beside the stem in a second ends no stem).
@@ -278,7 +268,7 @@ def _merge_chords(stems: np.ndarray, origin: np.ndarray, scores: np.ndarray, usu
     for k in np.flatnonzero(size > 1):
         members = np.flatnonzero(label == k)
         sure = members[usual[members]] if usual[members].any() else members
-        merged[k] = [np.median(stems[sure, 0]), stems[sure, 1].min(), np.median(stems[sure, 2]), stems[sure, 3].max()]
+        merged[k] = [median(stems[sure, 0]), stems[sure, 1].min(), median(stems[sure, 2]), stems[sure, 3].max()]
         heads[k] = sure[np.argmax(stems[sure, 3] - stems[sure, 1])]
         best[k] = scores[members].max()
     return merged, origin[heads], best
@@ -357,7 +347,7 @@ def _ledger_at(darkness: np.ndarray, y: float, x0: float, x1: float, s: float, d
     x_end = end + 1 + (float(line[end + 1]) if end + 1 < width else 0.0)
     # its edges: the darkness across it beside the head, as coverage
     band = np.arange(max(0, row - int(np.ceil(0.3 * s))), min(height, row + int(np.ceil(0.3 * s)) + 1))
-    across = _median(darkness[np.ix_(band, sides)], axis=1)
+    across = median(darkness[np.ix_(band, sides)], axis=1)
     thickness = float(across.sum())
     centre = float((across * (band + 0.5)).sum() / max(thickness, 1e-6))
     if thickness <= 0 or thickness > 0.4 * s:

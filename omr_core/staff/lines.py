@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from omr_core.staff.space import StaffSpaceEstimate, grey, paper_blocks, track_labels
+from omr_core.structures.stats import median
 
 MIN_STAFF_SPACES = 8.0  # a staff shorter than this is text or a stray pattern
 BIN_SPACES = 4.0  # top-line bins along x
@@ -68,7 +69,7 @@ class Staff:
 
     @property
     def space_px(self) -> float:
-        return float(np.median(self.knots_space))
+        return float(median(self.knots_space))
 
     @property
     def xyxy(self) -> tuple[float, float, float, float]:
@@ -118,7 +119,7 @@ def find_staves(darkness: np.ndarray, estimate: StaffSpaceEstimate) -> list[Staf
     for group in groups:
         for k, members in enumerate(staves):
             slope, intercept = fits[k]
-            off = abs(float(np.median(middle[group] - (intercept + slope * x[group])))) / space
+            off = abs(float(median(middle[group] - (intercept + slope * x[group])))) / space
             if off <= 0.5:
                 staves[k] = np.concatenate([members, group])
                 fits[k] = _line_fit(x[staves[k]], middle[staves[k]])
@@ -131,7 +132,7 @@ def find_staves(darkness: np.ndarray, estimate: StaffSpaceEstimate) -> list[Staf
             fits.append(_line_fit(x[group], middle[group]))
     # the page's slope (a photo's rotation), for staves read over too short a stretch to have their own
     slopes = [np.polyfit(x[g], middle[g], 1)[0] for g in staves if np.ptp(x[g]) >= 4 * MIN_STAFF_SPACES * space]
-    page_slope = float(np.median(slopes)) if slopes else 0.0
+    page_slope = float(median(slopes)) if slopes else 0.0
     found = []
     for members in staves:
         staff = _follow(darkness, x[members], top[members], spaces[members], estimate.line_thickness_px, ink,
@@ -156,7 +157,7 @@ def _single_readings(darkness: np.ndarray, found: list[Staff], space: float, ink
             if not (keep[i] and keep[j]) or hi - lo < 0.3 * min(a.x1 - a.x0, b.x1 - b.x0):
                 continue
             columns = np.linspace(lo, hi - 1, 48)
-            if np.median(np.abs(a.line_y(columns)[2] - b.line_y(columns)[2])) >= 4.5 * space:
+            if median(np.abs(a.line_y(columns)[2] - b.line_y(columns)[2])) >= 4.5 * space:
                 continue
             length_a, length_b = a.x1 - a.x0, b.x1 - b.x0
             if max(length_a, length_b) >= 2 * min(length_a, length_b):
@@ -193,7 +194,7 @@ def _complete(darkness: np.ndarray, found: list[Staff], estimate: StaffSpaceEsti
         xs, tops, spaces = columns[cols], top[row, cols], step[row, cols]
         middle = tops + 2 * spaces
         near = [k for k, s in enumerate(staves) if _covers(s, xs, middle, 2.5 * space)]
-        held = [k for k in near if np.median(np.abs(staves[k].line_y(np.clip(xs, staves[k].x0, staves[k].x1))[2]
+        held = [k for k in near if median(np.abs(staves[k].line_y(np.clip(xs, staves[k].x0, staves[k].x1))[2]
                                                     - middle)) <= 0.5 * space]
         if any(staves[k].x0 <= xs.min() + space and staves[k].x1 >= xs.max() - space for k in held):
             continue  # a reading holds this staff whole already
@@ -211,7 +212,7 @@ def _complete(darkness: np.ndarray, found: list[Staff], estimate: StaffSpaceEsti
 def _covers(staff: Staff, xs: np.ndarray, middle: np.ndarray, within: float) -> bool:
     """Whether the staff's middle line runs within `within` px of `middle` over some of the columns `xs`."""
     inside = (xs >= staff.x0) & (xs <= staff.x1)
-    return bool(inside.any()) and float(np.median(np.abs(staff.line_y(xs[inside])[2] - middle[inside]))) <= within
+    return bool(inside.any()) and float(median(np.abs(staff.line_y(xs[inside])[2] - middle[inside]))) <= within
 
 
 def _page_matches(darkness: np.ndarray, reference: list[Staff], columns: np.ndarray, dark_at: float):
@@ -311,8 +312,8 @@ def _group_median(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     """The median of `values` in each group (groups: (n,) int labels), in increasing group order."""
     order = np.lexsort((values, groups))
     g, v = groups[order], values[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    ends = np.r_[starts[1:], len(g)]
+    starts = np.flatnonzero(np.concatenate([[True], g[1:] != g[:-1]]))
+    ends = np.append(starts[1:], len(g))
     return (v[(starts + ends - 1) // 2] + v[(starts + ends) // 2]) / 2
 
 
@@ -320,7 +321,7 @@ def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Least-squares line y = intercept + slope * x (a sloping staff continues across a gap); level where x
     does not vary."""
     if np.ptp(x) <= 0:
-        return 0.0, float(np.median(y))
+        return 0.0, float(median(y))
     slope, intercept = np.polyfit(x, y, 1)
     return float(slope), float(intercept)
 
@@ -346,7 +347,7 @@ def _overlap(xa, xb) -> float:
 
 def _follow(darkness: np.ndarray, x, top, spaces, thickness: float, dark_at: float,
             page_slope: float = 0.0) -> Staff | None:
-    space = float(np.median(spaces))
+    space = float(median(spaces))
     width = BIN_SPACES * space
     bins = np.floor((x - x.min()) / width).astype(np.int64)
     knots = list(zip(*(_group_median(bins, v).tolist() for v in (x, top, spaces))))
@@ -357,7 +358,7 @@ def _follow(darkness: np.ndarray, x, top, spaces, thickness: float, dark_at: flo
     rows = np.clip(np.round(top[:, None] + np.arange(5)[None] * spaces[:, None]).astype(int)[:, :, None]
                    + np.arange(-1, 2)[None, None], 0, height - 1)
     peak = darkness[rows, np.clip(x.astype(int), 0, width - 1)[:, None, None]].max(axis=2)
-    line_darkness = float(np.median(peak))
+    line_darkness = float(median(peak))
     dark_at = float(np.clip(0.5 * line_darkness, 0.08, dark_at))
     first, last = float(x.min()), float(x.max())
     for _ in range(6):  # each round carries the lines a little further along their curl
