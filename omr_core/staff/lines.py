@@ -180,7 +180,7 @@ def _complete(darkness: np.ndarray, found: list[Staff], estimate: StaffSpaceEsti
     reference = sorted((s for s in found if s.x1 - s.x0 >= 0.5 * longest), key=lambda s: s.middle_y)
     x0, x1 = min(s.x0 for s in reference), max(s.x1 for s in reference)
     columns = np.arange(x0, x1, max(2.0, space / 2))
-    top, step, match = _page_matches(darkness, reference, columns, ink)
+    top, step_at, match = _page_matches(darkness, reference, columns, ink)
     score = match.mean(axis=1)
     reach = int(1.5 * space)
     padded = np.pad(score, reach)
@@ -191,7 +191,7 @@ def _complete(darkness: np.ndarray, found: list[Staff], estimate: StaffSpaceEsti
     staves = list(found)
     for row in peaks:
         cols = np.flatnonzero(match[row])
-        xs, tops, spaces = columns[cols], top[row, cols], step[row, cols]
+        xs, tops, spaces = columns[cols], top[row, cols], step_at(np.full(len(cols), row), cols)
         middle = tops + 2 * spaces
         near = [k for k, s in enumerate(staves) if _covers(s, xs, middle, 2.5 * space)]
         held = [k for k in near if median(np.abs(staves[k].line_y(np.clip(xs, staves[k].x0, staves[k].x1))[2]
@@ -217,9 +217,10 @@ def _covers(staff: Staff, xs: np.ndarray, middle: np.ndarray, within: float) -> 
 
 def _page_matches(darkness: np.ndarray, reference: list[Staff], columns: np.ndarray, dark_at: float):
     """For every row y of the page (a top line passing y halfway across) and every column: the top line's y
-    (h, c), the staff space (h, c), and whether five lines match there (h, c) bool: all five dark (within a
-    pixel) and three of the four spaces light. The top line's course is interpolated between the reference
-    staves (sorted top to bottom), carried on parallel above the first and below the last."""
+    (h, c), the staff space at given rows and columns (`step_at(rows, cols)`), and whether five lines match
+    there (h, c) bool: all five dark (within a pixel) and three of the four spaces light. The top line's course
+    is interpolated between the reference staves (sorted top to bottom), carried on parallel above the first
+    and below the last."""
     height, width = darkness.shape
     centre = (columns[0] + columns[-1]) / 2
     tops = np.array([s.top_y(columns) for s in reference])  # (n, c)
@@ -229,34 +230,39 @@ def _page_matches(darkness: np.ndarray, reference: list[Staff], columns: np.ndar
     cols = np.clip(np.round(columns).astype(np.int64), 0, width - 1)
     if len(reference) == 1:
         top = tops[0][None] + (rows - at_centre[0])[:, None]
-        step = np.broadcast_to(spaces[0][None], top.shape)
+
+        def step_at(r, c):
+            return spaces[0][c]
     else:
         upper = np.clip(np.searchsorted(at_centre, rows), 1, len(reference) - 1)
-        t = ((rows - at_centre[upper - 1]) / np.maximum(at_centre[upper] - at_centre[upper - 1], 1e-6))[:, None]
-        top = tops[upper - 1] + t * (tops[upper] - tops[upper - 1])
-        step = spaces[upper - 1] + np.clip(t, 0, 1) * (spaces[upper] - spaces[upper - 1])
+        t = (rows - at_centre[upper - 1]) / np.maximum(at_centre[upper] - at_centre[upper - 1], 1e-6)
+        top = tops[upper - 1] + t[:, None] * np.diff(tops, axis=0)[upper - 1]
+
+        def step_at(r, c):
+            return spaces[upper[r] - 1, c] + np.clip(t[r], 0, 1) * (spaces[upper[r], c] - spaces[upper[r] - 1, c])
     # the sampled columns only, each dark pixel grown a pixel up and down ("dark within a pixel"); rows -1 and
     # h stand for every row beyond the page, as its first and last row
-    sub = darkness[:, cols] > dark_at  # (h, c)
+    sampled = darkness[:, cols]  # (h, c)
+    sub = sampled > dark_at
     near = np.zeros((height + 2, len(cols)), dtype=bool)
     near[1:-1] = sub
     near[:-2] |= sub
     near[2:] |= sub
     near[0], near[-1] = sub[0], sub[-1]
-    light_at = darkness[:, cols] < dark_at
+    light_at = sampled < dark_at
     # the top line first over every row and column, the other lines only where all above them matched
     rows_at, cols_at = np.nonzero(near[np.clip(np.round(top).astype(np.int64), -1, height) + 1,
                                        np.arange(len(cols))[None]])
-    t, st = top[rows_at, cols_at], step[rows_at, cols_at]
+    t_at, st = top[rows_at, cols_at], step_at(rows_at, cols_at)
     for k in range(1, 5):
-        keep = near[np.clip(np.round(t + k * st).astype(np.int64), -1, height) + 1, cols_at]
-        rows_at, cols_at, t, st = rows_at[keep], cols_at[keep], t[keep], st[keep]
+        keep = near[np.clip(np.round(t_at + k * st).astype(np.int64), -1, height) + 1, cols_at]
+        rows_at, cols_at, t_at, st = rows_at[keep], cols_at[keep], t_at[keep], st[keep]
     light = np.zeros(len(rows_at), dtype=np.int8)
     for k in range(4):
-        light += light_at[np.clip(np.round(t + (k + 0.5) * st).astype(np.int64), 0, height - 1), cols_at]
+        light += light_at[np.clip(np.round(t_at + (k + 0.5) * st).astype(np.int64), 0, height - 1), cols_at]
     match = np.zeros(top.shape, dtype=bool)
     match[rows_at[light >= 3], cols_at[light >= 3]] = True
-    return top, step, match
+    return top, step_at, match
 
 
 def _dark_outside(darkness: np.ndarray, xs, tops, spaces, dark_at: float) -> float:
