@@ -113,8 +113,10 @@ def plan_rescale(image_wh: tuple[int, int], target_px: float | None, estimate: S
 
 
 def resize(image: np.ndarray, plan: Rescale) -> np.ndarray:
-    """The image at `plan.size_wh` (area averaging to shrink, which keeps thin lines as grey; bilinear to
-    enlarge). The same array when the plan keeps the size."""
+    """The image at `plan.size_wh` (area averaging to shrink, which keeps thin lines as grey; bicubic to
+    enlarge, which keeps a small hollow notehead open: at 8 px staff space read at 16.6 it found 34% of the half
+    noteheads in a space where bilinear found 19%, against 36% at the page's own scale). The same array when
+    the plan keeps the size."""
     import cv2
 
     if plan.identity:
@@ -123,7 +125,7 @@ def resize(image: np.ndarray, plan: Rescale) -> np.ndarray:
         raise ValueError(f"the plan is for a {plan.image_wh[0]}x{plan.image_wh[1]} image, but got "
                          f"{image.shape[1]}x{image.shape[0]}")
     shrink = plan.size_wh[0] < plan.image_wh[0]
-    return cv2.resize(image, plan.size_wh, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return cv2.resize(image, plan.size_wh, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
 
 
 def to_source(xyxy: np.ndarray, plan: Rescale) -> np.ndarray:
