@@ -41,6 +41,7 @@ EDGE_SHARE = 0.5  # ... and that stand out against the light beside it (a tuplet
 MAX_LEVELS = 6  # beam lines at most (128th notes: five)
 SAMPLES = 12  # columns read between two stems
 HOOK_SAMPLES = 6  # ... beside a stem, for a hook
+NEIGHBOURS = 3  # stems to the right of each that it may be joined to (the nearest it joins)
 RETIP_SPACES, RETIP_STEPS = 1.5, 15  # a tip read off its beam is looked for this far (staff spaces), in steps
 CUE_HEAD = 0.85  # a notehead less tall than this (staff spaces) is a cue or grace note's, its staff space smaller
 
@@ -66,18 +67,28 @@ def find_beams(darkness: np.ndarray, heads_xyxy: np.ndarray, stems_xyxy: np.ndar
     up = (stems_xyxy[:, 1] + stems_xyxy[:, 3]) / 2 < (heads[:, 1] + heads[:, 3]) / 2
     centre = (stems_xyxy[:, 0] + stems_xyxy[:, 2]) / 2
     staff_of = np.asarray(head_staves, dtype=np.int64)[stem_heads]
-    order = np.lexsort((centre, up, staff_of))
+    order = np.lexsort((centre, up))
     st, so, xc, upo, staff = stems_xyxy[order], space_px[order], centre[order], up[order], staff_of[order]
     head_w = (heads[:, 2] - heads[:, 0])[order]
     tip = np.where(upo, st[:, 1], st[:, 3])
     inward = np.where(upo, 1.0, -1.0)  # from the tip toward the head
     n = len(st)
 
-    # 1. neighbours of one staff and direction, far enough apart, their line no steeper than 45 degrees
-    a, b = np.arange(n - 1), np.arange(1, n)
+    # 1. each stem with the next NEIGHBOURS of its direction on its staff, and on its staff and the one above or
+    # below together (a beam across the two staves of a piano), far enough apart, their line no steeper than
+    # 45 degrees
+    pairs = []
+    for key in (staff, (staff + 1) // 2, staff // 2):
+        line = np.lexsort((xc, upo, key))
+        same = np.column_stack([key[line], upo[line]])
+        for k in range(1, NEIGHBOURS + 1):
+            joint = (same[k:] == same[:-k]).all(axis=1)
+            pairs.append(np.column_stack([line[:-k], line[k:]])[joint])
+    code = np.unique(np.concatenate([p[:, 0] * n + p[:, 1] for p in pairs]))
+    a, b = code // n, code % n
     s = (so[a] + so[b]) / 2
     dx = xc[b] - xc[a]
-    ok = (staff[a] == staff[b]) & (upo[a] == upo[b]) & (dx > 0.9 * s) & (np.abs(tip[b] - tip[a]) < dx)
+    ok = (dx > 0.9 * s) & (np.abs(tip[b] - tip[a]) < dx)
     a, b, s = a[ok], b[ok], s[ok]
     if len(a) == 0:
         return empty
@@ -108,24 +119,32 @@ def find_beams(darkness: np.ndarray, heads_xyxy: np.ndarray, stems_xyxy: np.ndar
         ya[retry[found]] += move_a[found]
         yb[retry[found]] += move_b[found]
         joined0[retry[found]] = True
+    # each stem joined to the nearest it joins on its right, and that one to the nearest on its left
     on = np.flatnonzero(joined0)
+    on = on[np.lexsort((b[on], a[on]))]
+    on = on[np.r_[True, a[on][1:] != a[on][:-1]]] if len(on) else on
+    on = on[np.lexsort((-a[on], b[on]))]
+    on = on[np.r_[True, b[on][1:] != b[on][:-1]]] if len(on) else on
     if len(on) == 0:
         return empty
-    cover, edged = _cover(darkness, xa[on], ya[on], xb[on], yb[on], d[on], s[on], MAX_LEVELS, dark)
-    joined = np.logical_and.accumulate(_joins(cover, edged), axis=1)  # (on, levels)
+    on = np.sort(on)
+    a, b, s, xa, xb, ya, yb, d = a[on], b[on], s[on], xa[on], xb[on], ya[on], yb[on], d[on]
+    cover, edged = _cover(darkness, xa, ya, xb, yb, d, s, MAX_LEVELS, dark)
+    joined = np.logical_and.accumulate(_joins(cover, edged), axis=1)  # (pairs, levels)
     joined[:, 0] = True
 
-    # 3. groups: runs of joined pairs, each sharing its right stem with the next one's left
-    a, b, s, xa, xb, ya, yb, d = a[on], b[on], s[on], xa[on], xb[on], ya[on], yb[on], d[on]
-    starts = np.flatnonzero(np.r_[True, b[:-1] != a[1:]])
-    run = np.cumsum(np.r_[True, b[:-1] != a[1:]]) - 1  # (pairs,) each pair's group
-    groups = len(starts)
-    ends = np.r_[starts[1:], len(a)] - 1
-    first, last = a[starts], b[ends]  # each group's first and last stem
-    group = np.full(n, -1)
-    group[a], group[b] = run, run
+    # 3. groups: chains of joined pairs
+    from omr_core.structures.graph import components
+
+    label = components(n, a, b)
+    _, run = np.unique(label[a], return_inverse=True)  # (pairs,) each pair's group
+    groups = int(run.max()) + 1
     left_pair, right_pair = np.full(n, -1), np.full(n, -1)  # the group's pair on each side of a stem
     right_pair[a], left_pair[b] = np.arange(len(a)), np.arange(len(a))
+    first, last = a[left_pair[a] < 0], b[right_pair[b] < 0]
+    first, last = first[np.argsort(run[right_pair[first]])], last[np.argsort(run[left_pair[last]])]
+    group = np.full(n, -1)
+    group[a], group[b] = run, run
     g_space = so[first]
     # the primary's edges from its ink; where too few columns read as a beam, the line through its tips
     xs, middle, width = _measure(darkness, xa, ya, xb, yb, d, s)
@@ -145,7 +164,9 @@ def find_beams(darkness: np.ndarray, heads_xyxy: np.ndarray, stems_xyxy: np.ndar
     g_in = np.where(upo[first], 1.0, -1.0)
     boxes = [_boxes(st[first, 0], st[last, 2], slope, at0, g_in, 0, g_space, thick)]
     owners = [first]
-    scores = [np.minimum.reduceat(cover[:, 0], starts)]
+    low = np.ones(groups)
+    np.minimum.at(low, run, cover[:, 0])
+    scores = [low]
 
     # 4. further beam lines, from stem to stem: the centre of an inner stem, the outer edge of a first or last
     anchor = xc.copy()
@@ -171,7 +192,8 @@ def find_beams(darkness: np.ndarray, heads_xyxy: np.ndarray, stems_xyxy: np.ndar
         g = group[stem]
         sk = so[stem]
         sign = np.where(side == 1, 1.0, -1.0)
-        neighbour = np.clip(stem + np.where(side == 1, 1, -1), 0, n - 1)
+        pair = sides[stem, side]
+        neighbour = np.where(side == 1, b[pair], a[pair])
         reach = np.minimum(head_w[stem], np.abs(xc[neighbour] - xc[stem]) - 0.3 * sk)
         u = np.linspace(0.0, 1.0, HOOK_SAMPLES)[None]
         hx = xc[stem][:, None] + sign[:, None] * (0.25 * sk[:, None] + u * (reach - 0.45 * sk)[:, None])
@@ -303,10 +325,11 @@ def _group_median(label: np.ndarray, values: np.ndarray, use: np.ndarray, groups
 
 
 def _read(darkness: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The darkness of the pixels holding points (x, y) (px, any shape)."""
+    """The darkness of the pixels holding points (x, y) (px, any shape; outside the page: its edge)."""
     height, width = darkness.shape
-    rows = np.clip(y.astype(np.int64), 0, height - 1)  # (positive coordinates: truncation is floor)
-    return darkness[rows, np.clip(x.astype(np.int64), 0, width - 1)]
+    rows = np.minimum(np.maximum(y, 0), height - 1).astype(np.intp)  # (non-negative: truncation is floor)
+    cols = np.minimum(np.maximum(x, 0), width - 1).astype(np.intp)
+    return darkness.ravel().take(rows * width + cols)
 
 
 def _band(darkness: np.ndarray, x: np.ndarray, middle: np.ndarray, s: np.ndarray) -> np.ndarray:
