@@ -43,15 +43,17 @@ SAMPLES = 12  # columns read between two stems
 HOOK_SAMPLES = 6  # ... beside a stem, for a hook
 NEIGHBOURS = 3  # stems to the right of each that it may be joined to (the nearest it joins)
 RETIP_SPACES, RETIP_STEPS = 1.5, 15  # a tip read off its beam is looked for this far (staff spaces), in steps
+STEM_HALF = 0.06  # staff spaces: half a stem's width at most (engraved: 0.05)
 CUE_HEAD = 0.85  # a notehead less tall than this (staff spaces) is a cue or grace note's, its staff space smaller
 
 
 def find_beams(darkness: np.ndarray, heads_xyxy: np.ndarray, stems_xyxy: np.ndarray, stem_heads: np.ndarray,
-               head_spaces: np.ndarray, head_staves: np.ndarray, dark: float = 0.5):
+               head_spaces: np.ndarray, head_staves: np.ndarray, staves: list = (), dark: float = 0.5):
     """Beams joining the stems `ink.thin` found. darkness: (h, w) float in 0..1; heads_xyxy: (n, 4) px;
     stems_xyxy: (m, 4) px; stem_heads: (m,) int, the head each stem was found from; head_spaces: (n,) the staff
     space at each head (px); head_staves: (n,) int, each head's staff (-1: none): stems of two staves never join;
-    dark: how dark a pixel of ink is at least (`thin` lowers it on a faint photo).
+    staves: the page's (`staff.lines.Staff`), whose slope at a beam says how a photo turned it there (its label
+    is a turned box, see `_boxes`); dark: how dark a pixel of ink is at least (`thin` lowers it on a faint photo).
 
     Returns beams_xyxy (b, 4) px, beam_stems (b,) int, the index of one of each beam's stems, and beam_score (b,),
     the share of the columns read that were dark (a primary: the least over its pairs)."""
@@ -119,16 +121,29 @@ def find_beams(darkness: np.ndarray, heads_xyxy: np.ndarray, stems_xyxy: np.ndar
         ya[retry[found]] += move_a[found]
         yb[retry[found]] += move_b[found]
         joined0[retry[found]] = True
-    # each stem joined to the nearest it joins on its right, and that one to the nearest on its left
-    on = np.flatnonzero(joined0)
-    on = on[np.lexsort((b[on], a[on]))]
-    on = on[np.r_[True, a[on][1:] != a[on][:-1]]] if len(on) else on
-    on = on[np.lexsort((-a[on], b[on]))]
-    on = on[np.r_[True, b[on][1:] != b[on][:-1]]] if len(on) else on
+    on = _nearest(a, b, np.flatnonzero(joined0))
     if len(on) == 0:
         return empty
-    on = np.sort(on)
     a, b, s, xa, xb, ya, yb, d = a[on], b[on], s[on], xa[on], xb[on], ya[on], yb[on], d[on]
+    # a stem between a joined pair's that crosses their beam is one of its group (its tip read past the beam,
+    # into a tuplet's number): the pair is split at it, its tip on the beam's line
+    middle = ya[:, None] + (yb - ya)[:, None] * (xc[None] - xa[:, None]) / (xb - xa)[:, None] \
+        + (d * s * BEAM_THICKNESS / 2)[:, None]  # (pairs, stems) the band's middle at each stem
+    inside = (upo[None] == (d > 0)[:, None]) & (xc[None] > xa[:, None] + 0.5 * s[:, None]) \
+        & (xc[None] < xb[:, None] - 0.5 * s[:, None]) & (st[None, :, 1] <= middle) & (st[None, :, 3] >= middle)
+    if inside.any():
+        split = inside.any(axis=1)
+        parts = [np.column_stack([a[~split], b[~split], ya[~split], yb[~split]])]
+        for p in np.flatnonzero(split):
+            through = np.flatnonzero(inside[p])  # in x order (stems of a direction are)
+            ends = np.r_[a[p], through, b[p]]
+            tips = np.r_[ya[p], middle[p, through] - d[p] * s[p] * BEAM_THICKNESS / 2, yb[p]]
+            parts.append(np.column_stack([ends[:-1], ends[1:], tips[:-1], tips[1:]]))
+        a, b, ya, yb = np.concatenate(parts).T
+        a, b = a.astype(np.int64), b.astype(np.int64)
+        on = _nearest(a, b, np.arange(len(a)))
+        a, b, ya, yb = a[on], b[on], ya[on], yb[on]
+        s, xa, xb, d = (so[a] + so[b]) / 2, xc[a], xc[b], inward[a]
     cover, edged = _cover(darkness, xa, ya, xb, yb, d, s, MAX_LEVELS, dark)
     joined = np.logical_and.accumulate(_joins(cover, edged), axis=1)  # (pairs, levels)
     joined[:, 0] = True
@@ -162,19 +177,26 @@ def find_beams(darkness: np.ndarray, heads_xyxy: np.ndarray, stems_xyxy: np.ndar
                                       groups)
     slope, at0 = np.where(measured, slope, tips_slope), np.where(measured, at0, tips_at0)
     g_in = np.where(upo[first], 1.0, -1.0)
-    boxes = [_boxes(st[first, 0], st[last, 2], slope, at0, g_in, 0, g_space, thick)]
+    # the page's turn at each group: its staff's slope (a photo's keystone turns each staff its own way; a line
+    # fitted through the staff's knots, which a chord or a beam on the lines moves one by one)
+    slopes = np.array([np.polyfit(k.knots_x, k.knots_top, 1)[0] if len(k.knots_x) > 1 else 0.0 for k in staves])
+    mine = (staff[first] >= 0) & (staff[first] < len(slopes))
+    tilt = np.where(mine, slopes[np.where(mine, staff[first], 0)] if len(slopes) else 0.0, 0.0)
+    # a stem's outer edge: half a stem from its centre (a box widened for a turned page's slant is wider)
+    half = np.minimum((st[:, 2] - st[:, 0]) / 2, STEM_HALF * so)
+    anchor = xc.copy()
+    anchor[first], anchor[last] = xc[first] - half[first], xc[last] + half[last]
+    boxes = [_boxes(anchor[first], anchor[last], slope, at0, g_in, 0, g_space, thick, tilt)]
     owners = [first]
     low = np.ones(groups)
     np.minimum.at(low, run, cover[:, 0])
     scores = [low]
 
     # 4. further beam lines, from stem to stem: the centre of an inner stem, the outer edge of a first or last
-    anchor = xc.copy()
-    anchor[first], anchor[last] = st[first, 0], st[last, 2]
     p, k = np.nonzero(joined[:, 1:])
     k = k + 1
     g = run[p]
-    boxes.append(_boxes(anchor[a[p]], anchor[b[p]], slope[g], at0[g], g_in[g], k, g_space[g], thick[g]))
+    boxes.append(_boxes(anchor[a[p]], anchor[b[p]], slope[g], at0[g], g_in[g], k, g_space[g], thick[g], tilt[g]))
     owners.append(a[p])
     scores.append(cover[p, k])
 
@@ -212,10 +234,21 @@ def find_beams(darkness: np.ndarray, heads_xyxy: np.ndarray, stems_xyxy: np.ndar
         j, right = stem[found], side[found] == 1
         x0 = np.where(right, anchor[j], anchor[j] - head_w[j])
         gj = group[j]
-        boxes.append(_boxes(x0, x0 + head_w[j], slope[gj], at0[gj], g_in[gj], k, g_space[gj], thick[gj]))
+        boxes.append(_boxes(x0, x0 + head_w[j], slope[gj], at0[gj], g_in[gj], k, g_space[gj], thick[gj], tilt[gj]))
         owners.append(j)
         scores.append(in_band[found])
     return np.concatenate(boxes), order[np.concatenate(owners)], np.concatenate(scores).astype(np.float64)
+
+
+def _nearest(a: np.ndarray, b: np.ndarray, joined: np.ndarray) -> np.ndarray:
+    """Of the `joined` pairs (indices into (k,) stem indices a < b, stems in x order), each stem's to the nearest
+    it joins on its right, and of those each stem's to the nearest on its left: every stem joins at most one on
+    each side (a group is a chain). Returns the kept pairs' indices, sorted."""
+    on = joined[np.lexsort((b[joined], a[joined]))]
+    on = on[np.r_[True, a[on][1:] != a[on][:-1]]] if len(on) else on
+    on = on[np.lexsort((-a[on], b[on]))]
+    on = on[np.r_[True, b[on][1:] != b[on][:-1]]] if len(on) else on
+    return np.sort(on)
 
 
 def _cover(darkness, xa, ya, xb, yb, inward, s, levels: int, dark: float) -> tuple[np.ndarray, np.ndarray]:
@@ -295,7 +328,7 @@ def _measure(darkness, xa, ya, xb, yb, inward, s):
     middle = (weight * (rows + 0.5)).sum(axis=2) / np.maximum(total, 1e-9)
     thickness = total / np.maximum(peak[..., 0], 1e-9)
     is_beam = ~np.take_along_axis(low, m, axis=2)[..., 0] & (before[..., 0] >= 0) & (after[..., 0] < rows.shape[2]) \
-        & (np.abs(thickness / (BEAM_THICKNESS * s[:, None]) - 1) < 0.4)
+        & (np.abs(thickness / (BEAM_THICKNESS * s[:, None]) - 1) < 0.25)
     return xs, np.where(is_beam, middle, np.nan), thickness
 
 
@@ -345,12 +378,23 @@ def _gap(darkness: np.ndarray, x: np.ndarray, middle: np.ndarray, s: np.ndarray)
     return np.minimum(_read(darkness, x, middle - 0.08 * s), _read(darkness, x, middle + 0.08 * s))
 
 
-def _boxes(x0, x1, slope, at0, inward, level, s, thickness) -> np.ndarray:
-    """(k, 4) the extents of beam lines at `level` from x0 to x1 (px) in from their outer lines
-    y = at0 + slope * x, toward +y (inward 1) or -y (-1); s: the staff space, thickness: the beam's (px).
-    All arguments (k,) or scalars."""
+def _boxes(x0, x1, slope, at0, inward, level, s, thickness, tilt=0.0) -> np.ndarray:
+    """(k, 4) the boxes of beam lines at `level` from x0 to x1 (px) in from their outer lines y = at0 + slope * x,
+    toward +y (inward 1) or -y (-1); s: the staff space, thickness: the beam's (px); all (k,) or scalars.
+    On a page turned by `tilt` there (its staff lines' slope) a label is the turned extent of the beam's box on the
+    page before it turned (as `datasets.scan_noise` moves boxes), so the box is found that way: the beam's
+    corners turned back, their extent, its corners turned again, their extent."""
     x0, x1 = np.broadcast_arrays(np.asarray(x0, dtype=np.float64), np.asarray(x1, dtype=np.float64))
-    shift = inward * level * BEAM_STEP * s
-    outer = np.stack([at0 + slope * x0, at0 + slope * x1]) + shift
-    edges = np.concatenate([outer, outer + inward * thickness])
-    return np.column_stack([x0, edges.min(axis=0), x1, edges.max(axis=0)]).reshape(-1, 4)
+    outer = np.stack([at0 + slope * x0, at0 + slope * x1], axis=1) + np.reshape(inward * level * BEAM_STEP * s, (-1, 1))
+    inner = outer + np.reshape(inward * thickness, (-1, 1))
+    xs = np.stack([x0, x1, x1, x0], axis=1)
+    ys = np.concatenate([outer, inner[:, ::-1]], axis=1)  # (k, 4) corners
+    if np.any(tilt):
+        turn = np.reshape(np.arctan(tilt), (-1, 1))
+        cos, sin = np.cos(turn), np.sin(turn)
+        cx, cy = xs.mean(axis=1, keepdims=True), ys.mean(axis=1, keepdims=True)
+        u, v = (xs - cx) * cos + (ys - cy) * sin, (ys - cy) * cos - (xs - cx) * sin  # turned back, level
+        u = np.stack([u.min(axis=1), u.max(axis=1), u.max(axis=1), u.min(axis=1)], axis=1)
+        v = np.stack([v.min(axis=1), v.min(axis=1), v.max(axis=1), v.max(axis=1)], axis=1)
+        xs, ys = cx + u * cos - v * sin, cy + v * cos + u * sin
+    return np.column_stack([xs.min(axis=1), ys.min(axis=1), xs.max(axis=1), ys.max(axis=1)]).reshape(-1, 4)

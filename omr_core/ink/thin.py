@@ -76,7 +76,7 @@ def thin_symbols(darkness: np.ndarray, heads_xyxy: np.ndarray, staves: list[Staf
     ledgers, ledger_heads = _ledgers(darkness, heads_xyxy, staves, dark, tilt)
     staff_boxes = np.array([s.xyxy for s in staves], dtype=np.float64).reshape(-1, 4)
     beams, beam_stems, beam_score = find_beams(darkness, heads_xyxy, stems, stem_heads, spaces,
-                                               _head_staves(heads_xyxy, staves), dark)
+                                               _head_staves(heads_xyxy, staves), staves, dark)
     return ThinSymbols(stems, stem_heads, scores, ledgers, ledger_heads, staff_boxes, beams,
                        stem_heads[beam_stems], beam_score)
 
