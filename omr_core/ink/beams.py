@@ -103,21 +103,24 @@ def find_beams(darkness: np.ndarray, heads_xyxy: np.ndarray, stems_xyxy: np.ndar
     if len(retry):
         steps = np.arange(1, RETIP_STEPS + 1) * RETIP_SPACES / RETIP_STEPS  # staff spaces
         r = np.repeat(retry, len(steps))
-        best = np.full(len(retry), len(steps))  # the least step that joins, of the four ways
+        # the least step that joins, of the four ways; out (a tip short of its beam) before in: moved in, the line
+        # from a tip short of the primary can meet the beam line below it
+        best = np.full(len(retry), 2 * len(steps))
         move_a, move_b = np.zeros(len(retry)), np.zeros(len(retry))
-        for at_a in (True, False):
-            for sign in (1.0, -1.0):
+        for sign in (-1.0, 1.0):
+            for at_a in (True, False):
                 moves = (sign * d[retry] * s[retry])[:, None] * steps[None]  # (retry, steps) px
                 ya_try = (ya[retry, None] + moves).ravel() if at_a else ya[r]
                 yb_try = yb[r] if at_a else (yb[retry, None] + moves).ravel()
                 hits = _joins(*_cover(darkness, xa[r], ya_try, xb[r], yb_try, d[r], s[r], 1, dark))[:, 0]
                 at = _first_run_middle(hits.reshape(len(retry), -1))
-                better = at < best
-                best[better] = at[better]
+                rank = at + (len(steps) if sign > 0 else 0)
+                better = (at < len(steps)) & (rank < best)
+                best[better] = rank[better]
                 move = moves[np.arange(len(retry)), np.minimum(at, len(steps) - 1)]
                 (move_a if at_a else move_b)[better] = move[better]
                 (move_b if at_a else move_a)[better] = 0.0
-        found = best < len(steps)
+        found = best < 2 * len(steps)
         ya[retry[found]] += move_a[found]
         yb[retry[found]] += move_b[found]
         joined0[retry[found]] = True
