@@ -13,20 +13,25 @@ engraved pages, five SMuFL fonts):
 - every line is BEAM_THICKNESS thick (measured 0.50-0.53 space), parallel to the primary, with vertical ends.
 
 Method (all pairs and levels at once, in numpy):
-1. The stems of one staff with one direction, in x order: each neighbouring pair is a candidate, the straight
-   line between their tips where a primary beam's outer edge would run.
-2. The pair is joined where, at SAMPLES columns between the two stems, the band a primary beam would fill is
+1. Candidates: each stem with the next NEIGHBOURS of its direction in x order, on its staff and on its staff
+   and the one above or below together (a piano's beams cross its staves; a chord between the staves may stand
+   among a group's stems); the straight line between their tips is where a primary beam's outer edge would run.
+2. A pair is joined where, at SAMPLES columns between the two stems, the band a primary beam would fill is
    dark on BEAM_COVER of them (its middle rows: a quarter space, thicker than a staff line, a slur or a tie)
-   and darker than the paper just outside it on EDGE_SHARE (a shadow reads dark everywhere). A tip read past
-   its beam (a stem run on into a tuplet's number) or short of it (a blurred photo) is moved, at one end of the
-   pair, the least that joins it, up to RETIP_SPACES.
-3. Pairs joined in a row are one group and its primary beam, its edges measured from its ink: across the band
-   at every column read, the run darker than half its darkest pixel, summed (its thickness, as anti-aliased
-   coverage) and weighted (its middle); a straight line fitted through the middles.
+   and darker than the paper just outside it on EDGE_SHARE (a shadow or a badly lit block reads dark
+   everywhere). A tip read short of its beam (a blurred photo) or past it (a stem run on into a tuplet's
+   number) is moved, at one end of the pair, the least that joins it (out first), up to RETIP_SPACES. Each stem
+   keeps the nearest it joins on either side; a stem between a joined pair that crosses their beam is one of
+   their group (its tip read past the beam, further than that).
+3. Chains of joined pairs are groups, each with its primary beam, its edges measured from its ink: across the
+   band at every column read, the run darker than half its darkest pixel, summed (its thickness, as
+   anti-aliased coverage) and weighted (its middle); a straight line fitted through the middles.
 4. A group's pair is joined at level k >= 1 where it is at level k - 1 and the band k * BEAM_STEP in reads as
    in step 2 (against the gap to the level below): a further beam line.
 5. A hook: a group's stem joined at level k on neither side, with a beam line at level k - 1 on one side, has a
    hook there when the band at level k beside it reads as in step 2.
+On a turned photo each box is the turned extent of the beam's box on the page before it turned, as the
+generator's scan noise moves labels (`_boxes`). Measured: bench/beam_bench.py, README.
 """
 
 from __future__ import annotations
@@ -51,9 +56,10 @@ def find_beams(darkness: np.ndarray, heads_xyxy: np.ndarray, stems_xyxy: np.ndar
                head_spaces: np.ndarray, head_staves: np.ndarray, staves: list = (), dark: float = 0.5):
     """Beams joining the stems `ink.thin` found. darkness: (h, w) float in 0..1; heads_xyxy: (n, 4) px;
     stems_xyxy: (m, 4) px; stem_heads: (m,) int, the head each stem was found from; head_spaces: (n,) the staff
-    space at each head (px); head_staves: (n,) int, each head's staff (-1: none): stems of two staves never join;
-    staves: the page's (`staff.lines.Staff`), whose slope at a beam says how a photo turned it there (its label
-    is a turned box, see `_boxes`); dark: how dark a pixel of ink is at least (`thin` lowers it on a faint photo).
+    space at each head (px); head_staves: (n,) int, each head's staff (-1: none): stems join on one staff or two
+    neighbouring ones; staves: the page's (`staff.lines.Staff`), whose slope at a beam says how a photo turned
+    it there (its label is a turned box, see `_boxes`); dark: how dark a pixel of ink is at least (`thin` lowers
+    it on a faint photo).
 
     Returns beams_xyxy (b, 4) px, beam_stems (b,) int, the index of one of each beam's stems, and beam_score (b,),
     the share of the columns read that were dark (a primary: the least over its pairs)."""
@@ -365,7 +371,7 @@ def _read(darkness: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     height, width = darkness.shape
     rows = np.minimum(np.maximum(y, 0), height - 1).astype(np.intp)  # (non-negative: truncation is floor)
     cols = np.minimum(np.maximum(x, 0), width - 1).astype(np.intp)
-    return darkness.ravel().take(rows * width + cols)
+    return darkness[rows, cols]  # (page_darkness gives a view of a padded array: ravel() would copy the page)
 
 
 def _band(darkness: np.ndarray, x: np.ndarray, middle: np.ndarray, s: np.ndarray) -> np.ndarray:
