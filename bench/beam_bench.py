@@ -121,7 +121,8 @@ def main() -> None:
              f"{len(sets['clean']['truth'])} generated pages (seed {args.seed}, five fonts, one page a piece) and "
              f"their phone-preset variants; {machine}. Anchors: the pages' own noteheads, or model "
              f"`{args.model}`'s (the detector as it runs a model with a beam class).", "",
-             "| pages | anchors | beams | found | recall | precision | AP50 | AP50-95 |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| pages | anchors | beams | found | recall | precision | AP50 | AP50-95 |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for kind, row in sets.items():
         for anchors in ("heads", "model"):
             r = scores(row["truth"], row[anchors])
