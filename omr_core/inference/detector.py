@@ -51,8 +51,8 @@ from omr_core.structures.boxes import to_page
 from omr_core.structures.detections import DEFAULT_CONF, Detections
 
 # DeepScores names of the thin classes the ink finds (either spelling of the ledger line)
-THIN_CLASSES = {"stem": "stem", "legerLine": "ledger", "ledgerLine": "ledger", "staff": "staff"}
-INK_CLASSES = ("stem", "legerLine", "staff")  # what a detector can add from the ink (`ink_classes`), DeepScores names
+THIN_CLASSES = {"stem": "stem", "legerLine": "ledger", "ledgerLine": "ledger", "staff": "staff", "beam": "beam"}
+INK_CLASSES = ("stem", "legerLine", "staff", "beam")  # what a detector can add from the ink (`ink_classes`)
 BLANK_ABOVE = 160  # a tile with no pixel darker than this (in any channel) is blank paper: not run
 
 
@@ -115,9 +115,9 @@ class SymbolDetector:
                  thin: str = "ink", ink_classes: tuple[str, ...] = ()):
         """`staff_space_px`: the staff space the model was trained at (default: the card's); `rescale`: resize
         inputs to it (off: every image is read at its own scale); `thin`: "ink" finds the model's thin classes
-        (stem, ledger line, staff) from the ink around its noteheads (`omr_core.ink.thin`), "model" keeps what
-        the model itself predicts for them; `ink_classes`: thin classes the model does not know, found from the
-        ink all the same (ids after the model's own), e.g. ("staff", "legerLine") for a notehead model."""
+        (stem, ledger line, staff, beam) from the ink around its noteheads (`omr_core.ink.thin`), "model" keeps
+        what the model itself predicts for them; `ink_classes`: thin classes the model does not know, found from
+        the ink all the same (ids after the model's own), e.g. ("staff", "legerLine") for a notehead model."""
         if thin not in ("ink", "model"):
             raise ValueError(f"thin must be 'ink' or 'model', but got {thin!r}")
         self.thin = thin
@@ -215,7 +215,7 @@ class SymbolDetector:
                             plan, tiles_run, estimate, len(self._cut))
 
     def _thin_ids(self) -> dict[str, int]:
-        """The model's thin classes the ink finds: kind (stem, ledger, staff) -> class id."""
+        """The model's thin classes the ink finds: kind (stem, ledger, staff, beam) -> class id."""
         ids = {}
         for class_id, name in self.names.items():
             kind = THIN_CLASSES.get(name)
@@ -224,7 +224,7 @@ class SymbolDetector:
         return ids
 
     def _ink_thin(self, image: np.ndarray, found: Detections, estimate: StaffSpaceEstimate) -> Detections:
-        """The model's stems, ledger lines and staves replaced by the ones the ink holds (see `ink.thin`)."""
+        """The model's stems, ledger lines, staves and beams replaced by the ones the ink holds (see `ink.thin`)."""
         from omr_core.ink.thin import thin_symbols
         from omr_core.staff.lines import find_staves, page_darkness
 
@@ -242,6 +242,9 @@ class SymbolDetector:
         if "ledger" in ids and len(thin.ledgers_xyxy):
             parts.append(Detections(thin.ledgers_xyxy, np.full(len(thin.ledgers_xyxy), ids["ledger"]),
                                     head_conf[thin.ledger_heads]))
+        if "beam" in ids and len(thin.beams_xyxy):
+            parts.append(Detections(thin.beams_xyxy, np.full(len(thin.beams_xyxy), ids["beam"]),
+                                    head_conf[thin.beam_heads] * thin.beam_score))
         if "staff" in ids and len(thin.staves_xyxy):
             parts.append(Detections(thin.staves_xyxy, np.full(len(thin.staves_xyxy), ids["staff"]),
                                     np.full(len(thin.staves_xyxy), 0.5 + 0.5 * estimate.confidence)))

@@ -2,6 +2,7 @@
 
     found = thin_symbols(darkness, noteheads_xyxy, staves)      # on the image the model saw (its staff space)
     found.stems_xyxy, found.ledgers_xyxy, found.staves_xyxy        # (n, 4) DeepScores-style boxes, px
+    found.beams_xyxy                                                # one per beam line, as Verovio draws them
 
 Why: a stem is ~0.1 staff space wide (1.7 px at 17 px) and a ledger line ~0.12 tall; box regression cannot place
 such edges to the half pixel IoU 0.5 asks for, while the ink has them exactly. Noteheads, which a detector finds
@@ -21,7 +22,7 @@ Ledger lines: a notehead more than half a space beyond the outer line of its sta
 whole space between it and the staff; each is kept where a row at that height is dark beyond both sides of the
 head (a ledger line is wider than its head), and measured there: its ends where the row turns light, its edges
 from the darkness across it. Ledger lines of one chord at one height are one.
-Staff boxes are `staff.lines.Staff.xyxy`.
+Staff boxes are `staff.lines.Staff.xyxy`. Beams: `ink.beams`, from the stems found here.
 
 Everything is numpy over the darkness image of `staff.lines.page_darkness` (0..1 against the paper).
 """
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from omr_core.ink.beams import find_beams
 from omr_core.staff.lines import Staff
 from omr_core.structures.stats import median
 
@@ -54,6 +56,9 @@ class ThinSymbols:
     ledgers_xyxy: np.ndarray  # (m, 4)
     ledger_heads: np.ndarray  # (m,)
     staves_xyxy: np.ndarray  # (k, 4)
+    beams_xyxy: np.ndarray  # (b, 4) one per beam line (primary, secondary, hook), as engraved (`ink.beams`)
+    beam_heads: np.ndarray  # (b,) index of the head of one of its stems
+    beam_score: np.ndarray  # (b,) share of the columns between its stems that were dark at its level
 
 
 def thin_symbols(darkness: np.ndarray, heads_xyxy: np.ndarray, staves: list[Staff],
@@ -72,7 +77,10 @@ def thin_symbols(darkness: np.ndarray, heads_xyxy: np.ndarray, staves: list[Staf
     stems, stem_heads, scores = _stems(darkness, heads_xyxy, spaces, dark, tilt)
     ledgers, ledger_heads = _ledgers(darkness, heads_xyxy, staves, dark, tilt, owner)
     staff_boxes = np.array([s.xyxy for s in staves], dtype=np.float64).reshape(-1, 4)
-    return ThinSymbols(stems, stem_heads, scores, ledgers, ledger_heads, staff_boxes)
+    beams, beam_stems, beam_score = find_beams(darkness, heads_xyxy, stems, stem_heads, spaces,
+                                               _head_staves(heads_xyxy, staves), staves, dark)
+    return ThinSymbols(stems, stem_heads, scores, ledgers, ledger_heads, staff_boxes, beams,
+                       stem_heads[beam_stems], beam_score)
 
 
 def _head_staves(heads: np.ndarray, staves: list[Staff]) -> np.ndarray:

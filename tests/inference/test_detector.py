@@ -228,3 +228,34 @@ def test_a_class_threshold_from_the_card_is_applied(detector, page_path, monkeyp
     strict = detector.detect(page_path)
     assert (strict.data["class_name"] == name).sum() < (found.data["class_name"] == name).sum()
     assert (strict.data["class_name"] != name).sum() == (found.data["class_name"] != name).sum()
+
+
+def test_ink_beams_replace_the_models_own_for_a_model_with_a_beam_class():
+    """The ink's beams (and stems) take the place of the model's boxes of those classes, with a confidence from
+    the heads they were found from; a model without a beam class gets no beams."""
+    from types import SimpleNamespace
+
+    from omr_core.staff import estimate_staff_space
+    from omr_core.structures.detections import Detections
+
+    from ..ink.test_beams import beamed
+    from ..ink.test_thin import Page
+
+    page = Page()
+    drawn = beamed(page, [300, 370, 440], steps=6, up=True)
+    image = page.image()
+    heads = np.array(page.heads)
+
+    def ink(names):
+        backend = SimpleNamespace(info=SimpleNamespace(names=names, imgsz=640, end2end=False), path=None)
+        found = Detections(np.vstack([heads, [[600, 100, 700, 110]]]), [0, 0, 0, len(names) - 1],
+                           [0.9, 0.8, 0.7, 0.6])  # the three heads, and the model's own box of its last class
+        return SymbolDetector(backend)._ink_thin(image, found, estimate_staff_space(image))
+
+    with_beams = ink({0: "noteheadBlackInSpace", 1: "stem", 2: "beam"})
+    beams = with_beams[with_beams.class_id == 2]
+    assert len(beams) == 1 and box_iou(beams.xyxy, drawn)[0, 0] >= 0.8  # the model's own beam box is gone
+    assert 0 < beams.confidence[0] <= 0.9  # the first head's confidence, times the share of dark columns
+    assert (with_beams.class_id == 1).sum() == 3
+    without = ink({0: "noteheadBlackInSpace", 1: "stem", 2: "clefG"})
+    assert sorted(without.class_id.tolist()) == [0, 0, 0, 1, 1, 1, 2]  # heads, ink stems, the model's clef kept
