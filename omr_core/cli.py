@@ -91,7 +91,7 @@ _CONF = _parent((("--conf",), {"type": float, "default": DEFAULT_CONF,
 _INK = _parent((("--ink-classes",), {
     "nargs": "+", "default": [], "metavar": "CLASS",
     "help": "thin classes the model does not know, found from the ink around its noteheads all the same "
-            "(stem, legerLine, staff)"}))
+            "(stem, legerLine, staff, beam)"}))
 _MODEL = _parent((("--model",), {"required": True, "help": "a registered model name or a .pt/.onnx path"}))
 _SEED = _parent((("--seed",), {"type": int, "default": 0, "help": "random seed: the same seed writes the same output"}))
 

@@ -127,7 +127,7 @@ with right:
     ink_classes = tuple(st.multiselect(
         "Also find from the ink", [c for c in INK_CLASSES if c not in model_classes], key="infer-ink-classes",
         help="Thin symbols this model was not trained on, found from the page's ink around the noteheads it finds "
-             "(stems, ledger lines, staves: one box per staff)"))
+             "(stems, ledger lines, staves: one box per staff, beams: one box per beam line)"))
 
 if image_path is None or model_key is None or (needs_consent and not trust):
     if model_key and needs_consent and not trust:

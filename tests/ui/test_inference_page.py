@@ -115,7 +115,7 @@ def test_staves_and_ledger_lines_the_model_lacks_can_be_found_from_the_ink(app):
     at.radio(key="infer-origin").set_value("Dataset image").run()
     at.radio(key="infer-backend").set_value("torch").run()
     ink = at.multiselect(key="infer-ink-classes")
-    assert ink.options == ["legerLine", "staff"] and ink.value == []  # stem is a class of the model already
+    assert ink.options == ["legerLine", "staff", "beam"] and ink.value == []  # stem is a class of the model already
     assert "staff" not in classes_filter(at).options
     ink.set_value(["staff"]).run()
     assert not at.exception, at.exception
