@@ -77,8 +77,7 @@ def thin_symbols(darkness: np.ndarray, heads_xyxy: np.ndarray, staves: list[Staf
     stems, stem_heads, scores = _stems(darkness, heads_xyxy, spaces, dark, tilt)
     ledgers, ledger_heads = _ledgers(darkness, heads_xyxy, staves, dark, tilt, owner)
     staff_boxes = np.array([s.xyxy for s in staves], dtype=np.float64).reshape(-1, 4)
-    beams, beam_stems, beam_score = find_beams(darkness, heads_xyxy, stems, stem_heads, spaces,
-                                               _head_staves(heads_xyxy, staves), staves, dark)
+    beams, beam_stems, beam_score = find_beams(darkness, heads_xyxy, stems, stem_heads, spaces, owner, staves, dark)
     return ThinSymbols(stems, stem_heads, scores, ledgers, ledger_heads, staff_boxes, beams,
                        stem_heads[beam_stems], beam_score)
 
@@ -92,12 +91,10 @@ def _head_staves(heads: np.ndarray, staves: list[Staff]) -> np.ndarray:
     return np.argmin(np.abs(middle - cy[None]), axis=0)
 
 
-def _head_spaces(heads: np.ndarray, staves: list[Staff], space_px: float | None,
-                 owner: np.ndarray | None = None) -> np.ndarray:
+def _head_spaces(heads: np.ndarray, staves: list[Staff], space_px: float | None, owner: np.ndarray) -> np.ndarray:
     """(n,) the staff space at each head: its nearest staff's (`owner`: `_head_staves`), else `space_px`, else
     the head's height."""
     out = np.full(len(heads), float(space_px)) if space_px else (heads[:, 3] - heads[:, 1]).astype(np.float64)
-    owner = _head_staves(heads, staves) if owner is None else owner
     cx = (heads[:, 0] + heads[:, 2]) / 2
     for k, staff in enumerate(staves):
         mine = owner == k
@@ -190,9 +187,10 @@ def _tips(darkness: np.ndarray, columns: np.ndarray, y0: np.ndarray, y1: np.ndar
     n_rows = hi - lo
     index = np.arange(int(n_rows.max(initial=0)))[None]  # (1, L)
     rows = np.clip(lo[:, None] + index, 0, height - 1)
-    cols = np.clip(columns[:, None] + np.arange(-1, 2)[None], 0, width - 1)  # the column and its two neighbours
-    inside = (columns[:, None] + np.arange(-1, 2)[None] >= 0) & (columns[:, None] + np.arange(-1, 2)[None] < width)
-    line = np.where(inside[:, None, :], darkness[rows[:, :, None], cols[:, None, :]], 0).max(axis=2)  # (n, L)
+    beside = columns[:, None] + np.arange(-1, 2)[None]  # the column and its two neighbours
+    inside = (beside >= 0) & (beside < width)
+    line = np.where(inside[:, None, :], darkness[rows[:, :, None], np.clip(beside, 0, width - 1)[:, None, :]],
+                    0).max(axis=2)  # (n, L)
     row = np.clip(start, 0, n_rows - 1)[:, None]
     light = (line <= dark) & (index < n_rows[:, None])
     count = np.arange(len(columns))
@@ -218,12 +216,9 @@ def _stem_edges(darkness: np.ndarray, columns: np.ndarray, top: np.ndarray, bott
     Not a stem where it is wider than one (a barline pair, a clef, a beam's end) or holds no ink; where too
     few rows stand alone, the median row of it all."""
     height, width = darkness.shape
-    n = len(columns)
     first = np.maximum(0, np.ceil(top).astype(np.int64))
     n_rows = np.maximum(np.minimum(height, np.floor(bottom).astype(np.int64)) - first, 0)
     reach = np.maximum(2, np.ceil(0.25 * s).astype(np.int64) + 1)
-    if n == 0:
-        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
     usable = (n_rows > 0) & (columns - reach >= 0) & (columns + reach < width)
     index = np.arange(int(n_rows.max(initial=0)))[None]  # (1, L)
     in_rows = index < n_rows[:, None]
@@ -282,11 +277,10 @@ def _merge_chords(stems: np.ndarray, origin: np.ndarray, scores: np.ndarray, usu
     return merged, origin[heads], best
 
 
-def _ledgers(darkness: np.ndarray, heads: np.ndarray, staves: list[Staff], dark: float = DARK, tilt: float = 0.0,
-             owner: np.ndarray | None = None):
+def _ledgers(darkness: np.ndarray, heads: np.ndarray, staves: list[Staff], dark: float, tilt: float,
+             owner: np.ndarray):
     """Ledger lines between each head and its staff (`owner`: each head's staff, `_head_staves`)."""
     found, origin = [], []
-    owner = _head_staves(heads, staves) if owner is None else owner
     cx, cy = (heads[:, 0] + heads[:, 2]) / 2, (heads[:, 1] + heads[:, 3]) / 2
     outer, spaces = np.full((2, len(heads)), np.nan), np.full(len(heads), np.nan)  # top and bottom line at each head
     for k, staff in enumerate(staves):
