@@ -59,7 +59,7 @@ def run_dataset(args, ws, dataset: Path) -> list[str]:
         per_page[thin] = statistics.median(t["total"] for t in detector.timings)
         per_page[thin + "-thin"] = statistics.median(t["thin"] for t in detector.timings)
         print(thin, {r["class"]: (r["ap50"], r["ap50_95"]) for r in summary["per_class"]
-                     if THIN_CLASSES.get(r["class"]) or r["class"] == "beam"}, flush=True)
+                     if THIN_CLASSES.get(r["class"])}, flush=True)
     by_class = {thin: {r["class"]: r for r in rows[thin]["per_class"]} for thin in rows}
     thin_classes = [r["class"] for r in rows["ink"]["per_class"] if THIN_CLASSES.get(r["class"])]
     heads = [r["class"] for r in rows["ink"]["per_class"] if r["class"].startswith("notehead") and r["gt"]]
@@ -67,16 +67,18 @@ def run_dataset(args, ws, dataset: Path) -> list[str]:
              "| class | ground truth | AP50 model | AP50 model + ink | AP50-95 model | AP50-95 model + ink |",
              "|---|---:|---:|---:|---:|---:|"]
 
-    def value(row, key):
-        return "-" if row is None or row[key] is None else f"{row[key]:.3f}"
+    def value(x):
+        return "-" if x is None else f"{x:.3f}"
+
+    def cell(row, key):  # a class the model lacks has no row of its own
+        return value(None if row is None else row[key])
 
     for name in thin_classes + heads:
         a, b = by_class["model"].get(name), by_class["ink"][name]
-        lines.append(f"| {name}{'' if a else ' (not a model class)'} | {b['gt']:,} | {value(a, 'ap50')} | "
-                     f"{value(b, 'ap50')} | {value(a, 'ap50_95')} | {value(b, 'ap50_95')} |")
+        lines.append(f"| {name}{'' if a else ' (not a model class)'} | {b['gt']:,} | {cell(a, 'ap50')} | "
+                     f"{cell(b, 'ap50')} | {cell(a, 'ap50_95')} | {cell(b, 'ap50_95')} |")
     notes = {thin: rows[thin]["note_completeness"]["share"] for thin in rows}
-    lines += ["", f"- note completeness: {value({'v': notes['model']}, 'v')} with the model alone, "
-                  f"{value({'v': notes['ink']}, 'v')} with the ink",
+    lines += ["", f"- note completeness: {value(notes['model'])} with the model alone, {value(notes['ink'])} with the ink",
               f"- time per page: {per_page['model']:.0f} ms with the model alone, {per_page['ink']:.0f} ms with the "
               f"ink, of which the ink's own step {per_page['ink-thin']:.0f} ms "
               f"({per_page['ink-thin'] / per_page['ink']:.0%} of the page)", ""]

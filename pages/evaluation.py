@@ -12,7 +12,7 @@ from omr_core.evaluation.suggestions import suggest
 from omr_core.evaluation.verdicts import FALSE, VERDICTS
 from omr_core.evaluation.viewing import (completeness_caption, headline, image_names, largest_box_px, skipped_warning,
                                          verdict_counts)
-from omr_core.inference.detector import INK_CLASSES, list_registry_models, resolve_model
+from omr_core.inference.detector import ink_choices, list_registry_models, resolve_model
 from omr_core.formats.images import read_image
 from omr_core.structures.detections import DEFAULT_CONF
 from omr_core.structures.problems import ProblemLog
@@ -45,7 +45,7 @@ with st.expander("New evaluation", expanded=not ws.list_evaluations()):
         split = c3.selectbox("Split", ["val", "test", "train"], key="eval-split")
         conf = c4.number_input("Confidence", 0.01, 0.99, DEFAULT_CONF, 0.05, key="eval-conf")
         ink_classes = st.multiselect(
-            "Also find from the ink", [c for c in INK_CLASSES if c not in cards[model].get("classes", [])],
+            "Also find from the ink", ink_choices(cards[model].get("classes", [])),
             key="eval-ink-classes", help="Thin classes this model was not trained on, found from the ink around the "
                                          "noteheads it finds, and evaluated as its own")
         chosen = resolve_model(model, ws)

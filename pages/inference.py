@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from omr_core.formats.images import DEFAULT_DPI, ImageInputError, is_pdf, pdf_page_count
-from omr_core.inference.detector import INK_CLASSES, SymbolDetector, list_registry_models, resolve_model
+from omr_core.inference.detector import SymbolDetector, ink_choices, list_registry_models, resolve_model
 from omr_core.inference.uploads import IMAGE_TYPES, MODEL_TYPES, UploadError, download_name, save_upload
 from omr_core.inference.viewing import detect_file, file_digest, filter_shown, scale_view
 from omr_core.jobs import running_job
@@ -123,9 +123,9 @@ with right:
     else:
         st.info("No registered model yet: train a stage on the Training page, or use a model file of your own.")
     conf = st.slider("Confidence at least", MIN_CONF, 0.95, DEFAULT_CONF, 0.05, key="infer-conf")
-    model_classes = set(options[model_key].get("classes", [])) if model_key in options else set()
     ink_classes = tuple(st.multiselect(
-        "Also find from the ink", [c for c in INK_CLASSES if c not in model_classes], key="infer-ink-classes",
+        "Also find from the ink", ink_choices(options[model_key].get("classes", []) if model_key in options else []),
+        key="infer-ink-classes",
         help="Thin symbols this model was not trained on, found from the page's ink around the noteheads it finds "
              "(stems, ledger lines, staves: one box per staff, beams: one box per beam line)"))
 

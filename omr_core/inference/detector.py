@@ -53,6 +53,12 @@ from omr_core.structures.detections import DEFAULT_CONF, Detections
 # DeepScores names of the thin classes the ink finds (either spelling of the ledger line)
 THIN_CLASSES = {"stem": "stem", "legerLine": "ledger", "ledgerLine": "ledger", "staff": "staff", "beam": "beam"}
 INK_CLASSES = ("stem", "legerLine", "staff", "beam")  # what a detector can add from the ink (`ink_classes`)
+
+
+def ink_choices(model_classes) -> list[str]:
+    """The thin classes the ink can add to a model with these classes (`ink_classes`): those it lacks."""
+    known = set(model_classes)
+    return [name for name in INK_CLASSES if name not in known]
 BLANK_ABOVE = 160  # a tile with no pixel darker than this (in any channel) is blank paper: not run
 
 

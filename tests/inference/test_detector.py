@@ -13,6 +13,7 @@ from omr_core.formats.deepscores import DeepScoresReader
 from omr_core.inference.detector import (
     SymbolDetector,
     UntrustedModelError,
+    ink_choices,
     ink_region,
     list_registry_models,
     resolve_model,
@@ -123,6 +124,7 @@ def test_it_finds_the_noteheads_of_a_page_it_never_saw(detector, engraved, page_
 
 def test_thin_classes_the_model_lacks_are_found_from_the_ink(workspace, model_dir, engraved, page_path):
     """`ink_classes`: staves and ledger lines for a notehead model that knows neither, as the page labels them."""
+    assert ink_choices(card_of(model_dir)["classes"]) == ["legerLine", "staff", "beam"]  # it has stems of its own
     detector = SymbolDetector.load(model_dir.name, workspace, backend="torch", ink_classes=("staff", "legerLine"))
     assert "staff" not in card_of(model_dir)["classes"] and {"staff", "legerLine"} <= set(detector.names.values())
     reader = DeepScoresReader(engraved / "deepscores_train.json")
