@@ -92,12 +92,14 @@ def page_darkness(image: np.ndarray) -> np.ndarray:
     bh, bw = paper.shape
     padded = np.zeros((bh * block, bw * block), dtype=np.float32)
     padded[:height, :width] = g
-    scale = np.where(paper >= 60, 1.0 / np.maximum(paper, 1), 0.0).astype(np.float32)  # no paper: no ink
+    has_paper = paper >= 60
+    scale = np.where(has_paper, 1.0 / np.maximum(paper, 1), 0.0).astype(np.float32)
     blocks = padded.reshape(bh, block, bw, block)
     blocks *= scale[:, None, :, None]
     np.subtract(1.0, blocks, out=blocks)
-    blocks *= (paper >= 60)[:, None, :, None]
-    np.clip(padded, 0, 1, out=padded)
+    if not has_paper.all():  # no paper: no ink
+        blocks *= has_paper[:, None, :, None]
+    np.maximum(padded, 0, out=padded)  # the upper clip is free: grey x scale >= 0
     return padded[:height, :width]
 
 

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from omr_core.staff.space import estimate_staff_space
+from omr_core.staff.space import estimate_staff_space, grey
 
 
 def staves_image(space_px: float, thickness_px: float, slope_deg: float = 0.0, wh=(1200, 900), staves=3,
@@ -177,3 +177,18 @@ def test_bad_pixels_are_refused():
     with pytest.raises(ValueError, match="uint8"):
         estimate_staff_space(np.zeros((100, 100), np.float32))
     assert not estimate_staff_space(np.full((10, 400), 255, np.uint8)).found
+
+
+def test_grey_is_the_integer_luminance_of_every_colour():
+    """grey() runs as one cv2.transform; it must equal (77 r + 150 g + 29 b) >> 8 exactly, on all 2^24 colours,
+    with an alpha channel ignored, and pass a grey image through."""
+    rgb = np.stack(np.meshgrid(np.arange(256), np.arange(256), np.arange(256), indexing="ij"), -1)
+    rgb = rgb.reshape(4096, 4096, 3).astype(np.uint8)
+    r, g, b = (rgb[:, :, k].astype(np.uint32) for k in range(3))
+    expected = ((77 * r + 150 * g + 29 * b) >> 8).astype(np.uint8)
+    assert np.array_equal(grey(rgb), expected)
+    alpha = np.random.default_rng(0).integers(0, 256, rgb.shape[:2] + (1,), dtype=np.uint8)
+    assert np.array_equal(grey(np.concatenate([rgb, alpha], axis=2)[:64]), expected[:64])
+    assert grey(expected) is expected
+    with pytest.raises(ValueError, match="shape"):
+        grey(np.zeros((4, 4, 2), np.uint8))
